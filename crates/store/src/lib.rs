@@ -1,0 +1,25 @@
+//! Persistence for Switchyard: one schema that runs on SQLite (default) and PostgreSQL.
+//!
+//! Everything goes through sqlx's `Any` driver with `$N` placeholders, so each query is
+//! written once. Columns are only BIGINT and TEXT (the types `Any` decodes on both), money
+//! is integer nano-dollars, and every balance change is one conditional update inside a
+//! transaction, so nothing can overdraw.
+
+mod channel;
+mod db;
+mod hold;
+mod key;
+mod price;
+pub mod testing;
+mod usage;
+mod user;
+
+pub use channel::{Channel, ChannelWrite};
+pub use db::{new_id, now_ms, Backend, Store, StoreError};
+pub use hold::{Hold, HoldRefusal};
+pub use key::{ApiKey, KeyPatch, NewKey};
+pub use price::Price;
+pub use usage::{LogFilter, LogPage, UsageLog, UsageSummary};
+pub use user::{LedgerEntry, NewUser, User, UserPatch};
+
+pub type Result<T> = std::result::Result<T, StoreError>;
