@@ -17,7 +17,7 @@ mod user;
 pub use channel::{Channel, ChannelWrite};
 pub use db::{new_id, now_ms, Backend, Store, StoreError};
 pub use hold::{Hold, HoldRefusal};
-pub use key::{ApiKey, KeyPatch, NewKey};
+pub use key::{generate_key, hash_key, ApiKey, KeyPatch, NewKey};
 pub use price::Price;
 pub use usage::{LogFilter, LogPage, UsageLog, UsageSummary};
 pub use user::{LedgerEntry, NewUser, User, UserPatch};

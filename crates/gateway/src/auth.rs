@@ -1,0 +1,118 @@
+//! Who is calling: the API key (Bearer, `x-api-key`, `x-goog-api-key` or `?key=`) resolved
+//! against the in-memory catalog, with the key's own limits checked.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use switchyard_store::{hash_key, now_ms};
+
+use crate::catalog::{KeyEntry, UserEntry};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub key: Arc<KeyEntry>,
+    pub user: Arc<UserEntry>,
+}
+
+impl Principal {
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        if self.user.is_admin() {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden("This action needs an admin's key."))
+        }
+    }
+}
+
+/// The secret as presented, in any of the ways SDKs send it.
+pub fn presented_key(parts: &Parts) -> Option<String> {
+    let h = |name: &str| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    if let Some(v) = h("authorization") {
+        let v = v
+            .strip_prefix("Bearer ")
+            .or_else(|| v.strip_prefix("bearer "))
+            .unwrap_or(v);
+        return Some(v.trim().to_string());
+    }
+    if let Some(v) = h("x-api-key").or_else(|| h("x-goog-api-key")) {
+        return Some(v.to_string());
+    }
+    parts
+        .uri
+        .query()?
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("key="))
+        .map(str::to_string)
+}
+
+/// How a key is shown in an error: enough to recognise, never the secret.
+fn masked(secret: &str) -> String {
+    let head: String = secret.chars().take(6).collect();
+    format!("{head}***")
+}
+
+pub fn authenticate(
+    state: &AppState,
+    secret: Option<&str>,
+    ip: Option<IpAddr>,
+) -> Result<Principal, ApiError> {
+    let secret = secret.filter(|s| !s.is_empty()).ok_or_else(|| {
+        ApiError::unauthorized(
+            "You didn't provide an API key. Send it as `Authorization: Bearer sk-…`.",
+        )
+    })?;
+    let cat = state.catalog.get();
+    let key = cat.keys.get(&hash_key(secret)).cloned().ok_or_else(|| {
+        ApiError::unauthorized(format!("Incorrect API key provided: {}.", masked(secret)))
+    })?;
+    if !key.enabled {
+        return Err(ApiError::unauthorized("This API key has been disabled."));
+    }
+    if key.expires_at.is_some_and(|t| t <= now_ms()) {
+        return Err(ApiError::unauthorized("This API key has expired."));
+    }
+    let user = cat
+        .users
+        .get(&key.user_id)
+        .cloned()
+        .ok_or_else(|| ApiError::unauthorized("This API key has no owner."))?;
+    if !user.enabled {
+        return Err(ApiError::unauthorized(
+            "The account this API key belongs to is disabled.",
+        ));
+    }
+    if !key.allows_ip(ip) {
+        let shown = ip
+            .map(|i| i.to_string())
+            .unwrap_or_else(|| "unknown".into());
+        return Err(ApiError::forbidden(format!(
+            "This API key may not be used from {shown}."
+        )));
+    }
+    Ok(Principal { key, user })
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        authenticate(state, presented_key(parts).as_deref(), ip)
+    }
+}

@@ -1,0 +1,245 @@
+//! The in-memory snapshot of everything the request path reads: keys, users, channels and
+//! prices. Rebuilt from the store after every admin change (and periodically, so several
+//! processes on one database converge) and swapped in atomically; requests never wait on it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use ipnet::IpNet;
+use switchyard_store::{Price, Store};
+
+use crate::secret::{MasterKey, Redacted};
+
+#[derive(Debug, Clone)]
+pub struct KeyEntry {
+    pub id: String,
+    pub user_id: String,
+    pub name: String,
+    pub quota_limited: bool,
+    pub expires_at: Option<i64>,
+    /// Empty = every model.
+    pub models: Vec<String>,
+    /// Empty = every address.
+    pub ip_allow: Vec<IpNet>,
+    pub enabled: bool,
+}
+
+impl KeyEntry {
+    pub fn allows_model(&self, model: &str) -> bool {
+        self.models.is_empty() || self.models.iter().any(|m| model_matches(m, model))
+    }
+    pub fn allows_ip(&self, ip: Option<IpAddr>) -> bool {
+        self.ip_allow.is_empty()
+            || ip.is_some_and(|ip| self.ip_allow.iter().any(|n| n.contains(&ip)))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct UserEntry {
+    pub id: String,
+    pub name: String,
+    pub role: String,
+    pub group: String,
+    pub enabled: bool,
+}
+
+impl UserEntry {
+    pub fn is_admin(&self) -> bool {
+        self.role == "admin" || self.role == "root"
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ChannelEntry {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    pub base_url: String,
+    pub keys: Vec<Redacted>,
+    pub models: Vec<String>,
+    pub model_map: BTreeMap<String, String>,
+    pub groups: Vec<String>,
+    pub priority: i64,
+    pub weight: i64,
+    pub status: String,
+    pub test_model: Option<String>,
+}
+
+impl ChannelEntry {
+    pub fn serves(&self, model: &str) -> bool {
+        self.models.iter().any(|m| model_matches(m, model))
+    }
+    pub fn in_group(&self, group: &str) -> bool {
+        self.groups.is_empty() || self.groups.iter().any(|g| g == group)
+    }
+    /// The name the provider knows the model by.
+    pub fn upstream_model<'a>(&'a self, model: &'a str) -> &'a str {
+        self.model_map
+            .get(model)
+            .map(String::as_str)
+            .unwrap_or(model)
+    }
+    pub fn pick_key(&self) -> Option<&Redacted> {
+        match self.keys.len() {
+            0 => None,
+            1 => self.keys.first(),
+            n => self.keys.get(rand::random::<usize>() % n),
+        }
+    }
+}
+
+/// `gpt-4o` matches itself; `gpt-4*` (or `gpt-4-*`) matches by prefix; `*` matches all.
+pub fn model_matches(pattern: &str, model: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => model.starts_with(prefix),
+        None => pattern == model,
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Catalog {
+    pub keys: HashMap<String, Arc<KeyEntry>>,
+    pub users: HashMap<String, Arc<UserEntry>>,
+    /// Enabled channels only, highest priority first.
+    pub channels: Vec<Arc<ChannelEntry>>,
+    pub prices: HashMap<String, Price>,
+}
+
+impl Catalog {
+    pub async fn load(store: &Store, master: &MasterKey) -> switchyard_store::Result<Catalog> {
+        let mut c = Catalog::default();
+        for k in store.keys(None).await? {
+            let entry = KeyEntry {
+                id: k.id.clone(),
+                user_id: k.user_id.clone(),
+                name: k.name.clone(),
+                quota_limited: k.quota_limited != 0,
+                expires_at: k.expires_at,
+                models: k.model_list(),
+                ip_allow: k.ip_list().iter().filter_map(|s| parse_net(s)).collect(),
+                enabled: k.enabled != 0,
+            };
+            c.keys.insert(k.key_hash, Arc::new(entry));
+        }
+        for u in store.users(i64::MAX, 0).await? {
+            let entry = UserEntry {
+                id: u.id.clone(),
+                name: u.name,
+                role: u.role,
+                group: u.group_name,
+                enabled: u.enabled != 0,
+            };
+            c.users.insert(u.id, Arc::new(entry));
+        }
+        for ch in store.channels().await? {
+            if ch.status != "enabled" {
+                continue;
+            }
+            let keys = ch
+                .key_list()
+                .iter()
+                .filter_map(|enc| match master.decrypt(enc) {
+                    Ok(k) => Some(Redacted::new(k)),
+                    Err(e) => {
+                        tracing::error!(channel = %ch.name, error = e, "skipping an upstream key");
+                        None
+                    }
+                })
+                .collect();
+            c.channels.push(Arc::new(ChannelEntry {
+                id: ch.id.clone(),
+                name: ch.name.clone(),
+                kind: ch.kind.clone(),
+                base_url: ch.base_url.clone(),
+                keys,
+                models: ch.model_list(),
+                model_map: ch.model_map(),
+                groups: ch.groups(),
+                priority: ch.priority,
+                weight: ch.weight,
+                status: ch.status.clone(),
+                test_model: ch.test_model.clone(),
+            }));
+        }
+        c.channels.sort_by(|a, b| b.priority.cmp(&a.priority));
+        for p in store.prices().await? {
+            c.prices.insert(p.model.clone(), p);
+        }
+        Ok(c)
+    }
+
+    /// Every model name some enabled channel in this group serves by exact name.
+    pub fn models_for_group(&self, group: &str) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .channels
+            .iter()
+            .filter(|c| c.in_group(group))
+            .flat_map(|c| c.models.iter().filter(|m| !m.ends_with('*')).cloned())
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+}
+
+/// `10.0.0.0/8` or a bare address (a /32 or /128).
+pub fn parse_net(s: &str) -> Option<IpNet> {
+    s.parse::<IpNet>()
+        .ok()
+        .or_else(|| s.parse::<IpAddr>().ok().map(IpNet::from))
+}
+
+/// The shared, swappable snapshot.
+pub struct Catalogs {
+    current: ArcSwap<Catalog>,
+    store: Store,
+    master: MasterKey,
+}
+
+impl Catalogs {
+    pub async fn new(store: Store, master: MasterKey) -> switchyard_store::Result<Catalogs> {
+        let first = Catalog::load(&store, &master).await?;
+        Ok(Catalogs {
+            current: ArcSwap::from_pointee(first),
+            store,
+            master,
+        })
+    }
+
+    pub fn get(&self) -> arc_swap::Guard<Arc<Catalog>> {
+        self.current.load()
+    }
+
+    /// An owned snapshot, for holding across awaits.
+    pub fn get_full(&self) -> Arc<Catalog> {
+        self.current.load_full()
+    }
+
+    pub async fn reload(&self) -> switchyard_store::Result<()> {
+        let next = Catalog::load(&self.store, &self.master).await?;
+        self.current.store(Arc::new(next));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns() {
+        assert!(model_matches("gpt-4o", "gpt-4o"));
+        assert!(!model_matches("gpt-4o", "gpt-4o-mini"));
+        assert!(model_matches("gpt-4-gizmo-*", "gpt-4-gizmo-g-abc"));
+        assert!(model_matches("*", "anything"));
+        assert!(parse_net("10.1.2.3")
+            .unwrap()
+            .contains(&"10.1.2.3".parse::<IpAddr>().unwrap()));
+        assert!(parse_net("10.0.0.0/8")
+            .unwrap()
+            .contains(&"10.9.9.9".parse::<IpAddr>().unwrap()));
+        assert!(parse_net("nonsense").is_none());
+    }
+}

@@ -1,0 +1,292 @@
+//! Counting what a request used: from the provider's `usage` when it sends one, else with
+//! a tokenizer over the text. Streams are scanned event by event as they pass; text kept
+//! for counting is tokenized in slices, so memory stays bounded whatever the output length.
+
+use std::sync::OnceLock;
+
+use serde::Deserialize;
+use serde_json::Value;
+use tiktoken_rs::CoreBPE;
+
+use crate::price::Usage;
+
+fn bpe() -> &'static CoreBPE {
+    static BPE: OnceLock<CoreBPE> = OnceLock::new();
+    BPE.get_or_init(|| tiktoken_rs::o200k_base().expect("bundled o200k encoding"))
+}
+
+pub fn count_tokens(text: &str) -> i64 {
+    if text.is_empty() {
+        return 0;
+    }
+    bpe().encode_ordinary(text).len() as i64
+}
+
+/// OpenAI's `usage` object (chat, completions, embeddings).
+pub fn usage_from(v: &Value) -> Option<Usage> {
+    let u = v.get("usage").filter(|u| u.is_object())?;
+    let int = |v: Option<&Value>| v.and_then(Value::as_i64).unwrap_or(0);
+    Some(Usage {
+        input: int(u.get("prompt_tokens").or_else(|| u.get("input_tokens"))),
+        output: int(u
+            .get("completion_tokens")
+            .or_else(|| u.get("output_tokens"))),
+        cached: int(u.pointer("/prompt_tokens_details/cached_tokens")),
+        calls: 0,
+    })
+}
+
+/// All the text a request sends: chat messages (string or text parts), `prompt`, `input`.
+pub fn request_text(body: &Value) -> String {
+    let mut out = String::new();
+    if let Some(msgs) = body.get("messages").and_then(Value::as_array) {
+        for m in msgs {
+            push_text(&mut out, m.get("content"));
+        }
+    }
+    push_text(&mut out, body.get("prompt"));
+    push_text(&mut out, body.get("input"));
+    out
+}
+
+fn push_text(out: &mut String, v: Option<&Value>) {
+    match v {
+        Some(Value::String(s)) => {
+            out.push_str(s);
+            out.push('\n');
+        }
+        Some(Value::Array(items)) => {
+            for it in items {
+                match it {
+                    Value::String(_) => push_text(out, Some(it)),
+                    Value::Object(_) => push_text(out, it.get("text")),
+                    _ => {}
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Text generated in a non-streamed answer (chat message content, tool arguments, completion text).
+pub fn answer_text(v: &Value) -> String {
+    let mut out = String::new();
+    for c in v
+        .get("choices")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        push_text(&mut out, c.pointer("/message/content"));
+        push_text(&mut out, c.get("text"));
+        for t in c
+            .pointer("/message/tool_calls")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            push_text(&mut out, t.pointer("/function/arguments"));
+        }
+    }
+    out
+}
+
+/// Usage of a non-streamed answer: the provider's, or counted.
+pub fn usage_of_answer(request: &Value, answer: &Value) -> Usage {
+    usage_from(answer).unwrap_or_else(|| Usage {
+        input: count_tokens(&request_text(request)),
+        output: count_tokens(&answer_text(answer)),
+        ..Default::default()
+    })
+}
+
+/// Text is tokenized in slices of this size so a long stream never piles up in memory.
+const SLICE: usize = 16 * 1024;
+
+/// Watches an OpenAI-format SSE stream go by, one `data:` payload at a time.
+#[derive(Debug, Default)]
+pub struct StreamMeter {
+    pub usage: Option<Usage>,
+    counted_output: i64,
+    pending_text: String,
+    pub chunks: u64,
+    pub saw_done: bool,
+    /// Some choice reported a `finish_reason`: the answer is complete even without `[DONE]`.
+    pub finished: bool,
+}
+
+#[derive(Deserialize)]
+struct Chunk<'a> {
+    #[serde(borrow, default)]
+    choices: Vec<ChunkChoice<'a>>,
+    #[serde(default)]
+    usage: Option<Value>,
+    #[serde(default)]
+    error: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct ChunkChoice<'a> {
+    #[serde(borrow, default)]
+    delta: Option<Delta<'a>>,
+    #[serde(borrow, default)]
+    text: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    finish_reason: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct Delta<'a> {
+    #[serde(borrow, default)]
+    content: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    tool_calls: Option<Value>,
+}
+
+/// What the meter learned from one event, for the stream to act on.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Seen {
+    Data,
+    /// A chunk carrying only usage (`choices: []`): the caller may not have asked for it.
+    UsageOnly,
+    Done,
+    Error,
+}
+
+impl StreamMeter {
+    pub fn observe(&mut self, payload: &[u8]) -> Seen {
+        if payload == b"[DONE]" {
+            self.saw_done = true;
+            return Seen::Done;
+        }
+        self.chunks += 1;
+        let Ok(chunk) = serde_json::from_slice::<Chunk>(payload) else {
+            return Seen::Data;
+        };
+        if chunk.error.is_some() {
+            return Seen::Error;
+        }
+        if let Some(u) = chunk.usage.filter(Value::is_object) {
+            self.usage = usage_from(&serde_json::json!({ "usage": u }));
+            if chunk.choices.is_empty() {
+                return Seen::UsageOnly;
+            }
+        }
+        for c in &chunk.choices {
+            if c.finish_reason.as_ref().is_some_and(|f| !f.is_null()) {
+                self.finished = true;
+            }
+            if let Some(t) = &c.text {
+                self.add_text(t);
+            }
+            if let Some(d) = &c.delta {
+                if let Some(t) = &d.content {
+                    self.add_text(t);
+                }
+                if let Some(calls) = d.tool_calls.as_ref().and_then(Value::as_array) {
+                    for call in calls {
+                        if let Some(a) = call.pointer("/function/arguments").and_then(Value::as_str)
+                        {
+                            self.add_text(a);
+                        }
+                    }
+                }
+            }
+        }
+        Seen::Data
+    }
+
+    fn add_text(&mut self, t: &str) {
+        // Once the provider has reported usage, counting is moot.
+        if self.usage.is_some() {
+            return;
+        }
+        self.pending_text.push_str(t);
+        if self.pending_text.len() >= SLICE {
+            self.counted_output += count_tokens(&self.pending_text);
+            self.pending_text.clear();
+        }
+    }
+
+    /// Final usage: the provider's if it sent one, else counted (input from the request).
+    pub fn finish(&mut self, request: &Value) -> Usage {
+        if let Some(u) = self.usage {
+            return u;
+        }
+        self.counted_output += count_tokens(&self.pending_text);
+        self.pending_text.clear();
+        Usage {
+            input: count_tokens(&request_text(request)),
+            output: self.counted_output,
+            ..Default::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn reads_usage_and_counts_without_it() {
+        let req =
+            json!({"messages":[{"role":"user","content":[{"type":"text","text":"hello world"}]}]});
+        let ans = json!({"choices":[{"message":{"content":"hi there"}}],"usage":{"prompt_tokens":9,"completion_tokens":2,"prompt_tokens_details":{"cached_tokens":4}}});
+        assert_eq!(
+            usage_of_answer(&req, &ans),
+            Usage {
+                input: 9,
+                output: 2,
+                cached: 4,
+                calls: 0
+            }
+        );
+        let bare = json!({"choices":[{"message":{"content":"hi there"}}]});
+        let u = usage_of_answer(&req, &bare);
+        assert_eq!((u.input, u.output), (2, 2));
+    }
+
+    #[test]
+    fn stream_meter() {
+        let req = json!({"messages":[{"role":"user","content":"hello"}]});
+        let mut m = StreamMeter::default();
+        assert_eq!(
+            m.observe(br#"{"choices":[{"delta":{"content":"Hello"}}]}"#),
+            Seen::Data
+        );
+        assert_eq!(
+            m.observe(br#"{"choices":[{"delta":{"content":" world"}}]}"#),
+            Seen::Data
+        );
+        let mut counted = StreamMeter::default();
+        counted.observe(br#"{"choices":[{"delta":{"content":"Hello world"}}]}"#);
+        assert_eq!(counted.finish(&req).output, 2);
+        assert_eq!(
+            m.observe(br#"{"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":2}}"#),
+            Seen::UsageOnly
+        );
+        assert_eq!(m.observe(b"[DONE]"), Seen::Done);
+        assert_eq!(
+            m.finish(&req),
+            Usage {
+                input: 5,
+                output: 2,
+                ..Default::default()
+            }
+        );
+        assert_eq!(m.observe(br#"{"error":{"message":"x"}}"#), Seen::Error);
+    }
+
+    #[test]
+    fn long_text_counted_in_slices() {
+        let mut m = StreamMeter::default();
+        let word =
+            serde_json::to_vec(&json!({"choices":[{"delta":{"content":" lorem"}}]})).unwrap();
+        for _ in 0..20_000 {
+            m.observe(&word);
+        }
+        assert!(m.pending_text.len() < SLICE);
+        assert_eq!(m.finish(&json!({})).output, 20_000);
+    }
+}

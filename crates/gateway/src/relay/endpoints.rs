@@ -1,0 +1,402 @@
+//! The OpenAI-compatible endpoints. Each reads the caller's request, works out the model, the
+//! most it can cost and how to meter it, and hands a `Call` to the relay pipeline.
+
+use std::time::Instant;
+
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Multipart, Path, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use bytes::Bytes;
+use serde_json::{json, Value};
+
+use super::body::{bytes_or_error, form_parts, json_object, optional_int, required_str, RequestId};
+use super::{run, Call, Meter, Payload};
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::price::{Estimate, Usage};
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    let v1 = Router::new()
+        .route("/models", get(list_models))
+        .route("/models/{model}", get(get_model))
+        .route("/chat/completions", post(chat_completions))
+        .route("/completions", post(completions))
+        .route("/embeddings", post(embeddings))
+        .route("/moderations", post(moderations))
+        .route("/images/generations", post(images))
+        .route("/audio/speech", post(speech))
+        .route("/audio/transcriptions", post(transcriptions))
+        .route("/dashboard/billing/subscription", get(billing_subscription))
+        .route("/dashboard/billing/usage", get(billing_usage));
+    Router::new()
+        .nest("/v1", v1)
+        .route("/dashboard/billing/subscription", get(billing_subscription))
+        .route("/dashboard/billing/usage", get(billing_usage))
+}
+
+struct Incoming {
+    state: AppState,
+    principal: Principal,
+    request_id: String,
+    started: Instant,
+}
+
+impl Incoming {
+    fn call(
+        self,
+        endpoint: &'static str,
+        model: String,
+        payload: Payload,
+        estimate: Estimate,
+        meter: Meter,
+    ) -> (AppState, Call) {
+        let call = Call {
+            principal: self.principal,
+            request_id: self.request_id,
+            endpoint,
+            model,
+            stream: false,
+            wants_stream_usage: false,
+            payload,
+            estimate,
+            meter,
+            started: self.started,
+        };
+        (self.state, call)
+    }
+}
+
+fn incoming(state: AppState, principal: Principal, rid: RequestId) -> Incoming {
+    Incoming {
+        state,
+        principal,
+        request_id: rid.0,
+        started: Instant::now(),
+    }
+}
+
+/// The most output a request can ask for: `n` × its token cap (or the gateway's default).
+fn output_cap(state: &AppState, v: &Value) -> Result<i64, ApiError> {
+    let n = optional_int(v, "n")?.unwrap_or(1).max(1);
+    let max = match optional_int(v, "max_completion_tokens")? {
+        Some(m) => Some(m),
+        None => optional_int(v, "max_tokens")?,
+    };
+    Ok(n.saturating_mul(max.unwrap_or(state.settings.default_max_output_tokens)))
+}
+
+/// Streams always ask the provider for usage, so billing never has to guess; remember
+/// whether the caller asked too, to hide the extra chunk from those who did not.
+fn force_stream_usage(v: &mut Value) -> bool {
+    let wanted = v
+        .pointer("/stream_options/include_usage")
+        .and_then(Value::as_bool)
+        == Some(true);
+    match v.get_mut("stream_options").and_then(Value::as_object_mut) {
+        Some(o) => {
+            o.insert("include_usage".into(), Value::Bool(true));
+        }
+        None => v["stream_options"] = json!({"include_usage": true}),
+    }
+    wanted
+}
+
+async fn text_generation(
+    inc: Incoming,
+    endpoint: &'static str,
+    body: Bytes,
+    needs: &str,
+) -> Result<Response, ApiError> {
+    let mut v = json_object(&body)?;
+    let model = required_str(&v, "model")?.to_string();
+    if v.get(needs).is_none() {
+        return Err(
+            ApiError::bad_request(format!("you must provide a {needs} parameter"))
+                .with_param(needs),
+        );
+    }
+    if endpoint == "/v1/chat/completions" && !v.get("messages").is_some_and(Value::is_array) {
+        return Err(ApiError::bad_request("'messages' must be an array").with_param("messages"));
+    }
+    let stream = match v.get("stream") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => {
+            return Err(ApiError::bad_request("'stream' must be a boolean").with_param("stream"))
+        }
+    };
+    // Text tokens never outnumber bytes, so the body's length bounds the input.
+    let estimate = Usage {
+        input: body.len() as i64,
+        output: output_cap(&inc.state, &v)?,
+        ..Default::default()
+    };
+    let wants_usage = stream && force_stream_usage(&mut v);
+    let (state, mut call) = inc.call(endpoint, model, Payload::Json(v), estimate, Meter::Tokens);
+    call.stream = stream;
+    call.wants_stream_usage = wants_usage;
+    run(&state, call).await
+}
+
+async fn chat_completions(
+    State(state): State<AppState>,
+    principal: Principal,
+    Extension(rid): Extension<RequestId>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = bytes_or_error(body, state.settings.max_body_bytes)?;
+    text_generation(
+        incoming(state, principal, rid),
+        "/v1/chat/completions",
+        body,
+        "messages",
+    )
+    .await
+}
+
+async fn completions(
+    State(state): State<AppState>,
+    principal: Principal,
+    Extension(rid): Extension<RequestId>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = bytes_or_error(body, state.settings.max_body_bytes)?;
+    text_generation(
+        incoming(state, principal, rid),
+        "/v1/completions",
+        body,
+        "prompt",
+    )
+    .await
+}
+
+/// Input-only endpoints (embeddings, moderations): usage is input tokens.
+async fn input_only(
+    inc: Incoming,
+    endpoint: &'static str,
+    body: Bytes,
+    default_model: Option<&str>,
+) -> Result<Response, ApiError> {
+    let mut v = json_object(&body)?;
+    if v.get("input").is_none() {
+        return Err(
+            ApiError::bad_request("you must provide an input parameter").with_param("input")
+        );
+    }
+    let model = match (v.get("model"), default_model) {
+        (None, Some(d)) => {
+            v["model"] = Value::String(d.into());
+            d.to_string()
+        }
+        _ => required_str(&v, "model")?.to_string(),
+    };
+    let estimate = Usage {
+        input: body.len() as i64,
+        ..Default::default()
+    };
+    let (state, call) = inc.call(endpoint, model, Payload::Json(v), estimate, Meter::Tokens);
+    run(&state, call).await
+}
+
+async fn embeddings(
+    State(state): State<AppState>,
+    principal: Principal,
+    Extension(rid): Extension<RequestId>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = bytes_or_error(body, state.settings.max_body_bytes)?;
+    input_only(
+        incoming(state, principal, rid),
+        "/v1/embeddings",
+        body,
+        None,
+    )
+    .await
+}
+
+async fn moderations(
+    State(state): State<AppState>,
+    principal: Principal,
+    Extension(rid): Extension<RequestId>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = bytes_or_error(body, state.settings.max_body_bytes)?;
+    input_only(
+        incoming(state, principal, rid),
+        "/v1/moderations",
+        body,
+        Some("omni-moderation-latest"),
+    )
+    .await
+}
+
+async fn images(
+    State(state): State<AppState>,
+    principal: Principal,
+    Extension(rid): Extension<RequestId>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = bytes_or_error(body, state.settings.max_body_bytes)?;
+    let mut v = json_object(&body)?;
+    required_str(&v, "prompt")?;
+    if v.get("model").is_none() {
+        v["model"] = "dall-e-2".into();
+    }
+    let model = required_str(&v, "model")?.to_string();
+    let n = optional_int(&v, "n")?.unwrap_or(1).clamp(1, 10);
+    let usage = Usage {
+        calls: n,
+        ..Default::default()
+    };
+    let (state, call) = incoming(state, principal, rid).call(
+        "/v1/images/generations",
+        model,
+        Payload::Json(v),
+        usage,
+        Meter::Fixed(usage),
+    );
+    run(&state, call).await
+}
+
+async fn speech(
+    State(state): State<AppState>,
+    principal: Principal,
+    Extension(rid): Extension<RequestId>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = bytes_or_error(body, state.settings.max_body_bytes)?;
+    let v = json_object(&body)?;
+    let model = required_str(&v, "model")?.to_string();
+    // Speech is priced per character of input (as input "tokens") plus any per-call price.
+    let chars = required_str(&v, "input")?.chars().count() as i64;
+    let usage = Usage {
+        input: chars,
+        calls: 1,
+        ..Default::default()
+    };
+    let (state, call) = incoming(state, principal, rid).call(
+        "/v1/audio/speech",
+        model,
+        Payload::Json(v),
+        usage,
+        Meter::Fixed(usage),
+    );
+    run(&state, call).await
+}
+
+async fn transcriptions(
+    State(state): State<AppState>,
+    principal: Principal,
+    Extension(rid): Extension<RequestId>,
+    form: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<Response, ApiError> {
+    let form = form.map_err(|e| {
+        ApiError::bad_request(format!("Expected a multipart form: {}", e.body_text()))
+    })?;
+    let parts = form_parts(form, state.settings.max_body_bytes).await?;
+    let model = parts
+        .iter()
+        .find(|p| p.name == "model")
+        .map(|p| String::from_utf8_lossy(&p.data).trim().to_string())
+        .filter(|m| !m.is_empty())
+        .ok_or_else(|| {
+            ApiError::bad_request("you must provide a model parameter").with_param("model")
+        })?;
+    if !parts.iter().any(|p| p.name == "file") {
+        return Err(ApiError::bad_request("you must provide a file parameter").with_param("file"));
+    }
+    let usage = Usage {
+        calls: 1,
+        ..Default::default()
+    };
+    let (state, call) = incoming(state, principal, rid).call(
+        "/v1/audio/transcriptions",
+        model,
+        Payload::Form(parts),
+        usage,
+        Meter::Fixed(usage),
+    );
+    run(&state, call).await
+}
+
+/// The models this key may use, in OpenAI's list shape.
+async fn list_models(State(state): State<AppState>, principal: Principal) -> Json<Value> {
+    let cat = state.catalog.get();
+    let data: Vec<Value> = cat
+        .models_for_group(&principal.user.group)
+        .into_iter()
+        .filter(|m| principal.key.allows_model(m))
+        .map(|m| model_object(&m))
+        .collect();
+    Json(json!({"object": "list", "data": data}))
+}
+
+async fn get_model(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(model): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let cat = state.catalog.get();
+    let served = cat
+        .channels
+        .iter()
+        .any(|c| c.in_group(&principal.user.group) && c.serves(&model));
+    if !served || !principal.key.allows_model(&model) {
+        return Err(ApiError::model_not_found(&model));
+    }
+    Ok(Json(model_object(&model)))
+}
+
+fn model_object(id: &str) -> Value {
+    json!({"id": id, "object": "model", "created": 1_700_000_000, "owned_by": "switchyard"})
+}
+
+/// What the legacy balance endpoints report: the key's quota when it has one, else the
+/// owner's balance. USD floats are fine here: display only, never used for money.
+async fn spend_view(state: &AppState, p: &Principal) -> Result<(f64, f64), ApiError> {
+    let key = state
+        .store
+        .key(&p.key.id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("key"))?;
+    if key.quota_limited != 0 {
+        return Ok((key.quota_remaining as f64 / 1e9, key.used as f64 / 1e9));
+    }
+    let user = state
+        .store
+        .user(&p.user.id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
+    Ok((user.balance as f64 / 1e9, user.used as f64 / 1e9))
+}
+
+async fn billing_subscription(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<Value>, ApiError> {
+    let (left, used) = spend_view(&state, &principal).await?;
+    let limit = left + used;
+    let until = principal.key.expires_at.map(|ms| ms / 1000).unwrap_or(0);
+    Ok(Json(json!({
+        "object": "billing_subscription",
+        "has_payment_method": true,
+        "soft_limit_usd": limit,
+        "hard_limit_usd": limit,
+        "system_hard_limit_usd": limit,
+        "access_until": until,
+    })))
+}
+
+async fn billing_usage(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<impl IntoResponse, ApiError> {
+    let (_, used) = spend_view(&state, &principal).await?;
+    // OpenAI reports usage in cents.
+    Ok(Json(
+        json!({"object": "list", "total_usage": (used * 100.0 * 1e6).round() / 1e6}),
+    ))
+}

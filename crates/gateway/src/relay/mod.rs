@@ -1,0 +1,247 @@
+//! The path of one relayed request: check the model and the key, hold the worst-case cost,
+//! try channels in order until one answers, then meter, settle and log.
+
+mod body;
+mod endpoints;
+mod settle;
+mod sse;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::http::StatusCode;
+use bytes::Bytes;
+use serde_json::Value;
+use switchyard_store::{HoldRefusal, Price};
+
+pub use body::RequestId;
+pub use endpoints::routes;
+pub use settle::Settlement;
+
+use crate::auth::Principal;
+use crate::catalog::{model_matches, Catalog, ChannelEntry};
+use crate::error::ApiError;
+use crate::price::{self, Estimate, Usage};
+use crate::route::{self, Outcome};
+use crate::state::AppState;
+use crate::upstream::{Failure, FormPart, Outgoing};
+
+/// How a request's usage is measured once the provider has answered.
+#[derive(Debug, Clone, Copy)]
+pub enum Meter {
+    /// From the answer's `usage` (or the tokenizer): chat, completions, embeddings.
+    Tokens,
+    /// A fixed usage known from the request (images: n calls; speech: characters).
+    Fixed(Usage),
+}
+
+/// What the caller sent, ready to be re-encoded for each channel tried.
+pub enum Payload {
+    Json(Value),
+    Form(Vec<FormPart>),
+}
+
+pub struct Call {
+    pub principal: Principal,
+    pub request_id: String,
+    pub endpoint: &'static str,
+    pub model: String,
+    pub stream: bool,
+    /// The caller asked for the usage chunk at the end of a stream (we always ask upstream).
+    pub wants_stream_usage: bool,
+    pub payload: Payload,
+    pub estimate: Estimate,
+    pub meter: Meter,
+    pub started: Instant,
+}
+
+impl Call {
+    /// The body for one channel: only the model name changes, and only when mapped.
+    fn outgoing(&self, ch: &ChannelEntry, default: &mut Option<Bytes>) -> Outgoing {
+        let upstream = ch.upstream_model(&self.model);
+        match &self.payload {
+            Payload::Json(v) if upstream == self.model => Outgoing::Json(
+                default
+                    .get_or_insert_with(|| Bytes::from(serde_json::to_vec(v).unwrap_or_default()))
+                    .clone(),
+            ),
+            Payload::Json(v) => {
+                let mut v = v.clone();
+                v["model"] = Value::String(upstream.to_string());
+                Outgoing::Json(Bytes::from(serde_json::to_vec(&v).unwrap_or_default()))
+            }
+            Payload::Form(parts) => Outgoing::Form(
+                parts
+                    .iter()
+                    .map(|p| match p.name.as_str() {
+                        "model" => FormPart {
+                            data: Bytes::from(upstream.to_string()),
+                            ..p.clone()
+                        },
+                        _ => p.clone(),
+                    })
+                    .collect(),
+            ),
+        }
+    }
+
+    pub fn request_json(&self) -> &Value {
+        static NULL: Value = Value::Null;
+        match &self.payload {
+            Payload::Json(v) => v,
+            Payload::Form(_) => &NULL,
+        }
+    }
+}
+
+/// The price of a model: exact name first, then `prefix*` patterns. No price, no service,
+/// unless the operator marked the model free.
+pub fn price_for<'a>(cat: &'a Catalog, model: &str) -> Option<&'a Price> {
+    cat.prices.get(model).or_else(|| {
+        cat.prices
+            .iter()
+            .filter(|(k, _)| k.ends_with('*') && model_matches(k, model))
+            .max_by_key(|(k, _)| k.len())
+            .map(|(_, p)| p)
+    })
+}
+
+/// Run a call to the end: the answer for the caller, or an error in OpenAI's format.
+pub async fn run(state: &AppState, call: Call) -> Result<axum::response::Response, ApiError> {
+    let cat = state.catalog.get_full();
+    let group = call.principal.user.group.clone();
+    if !cat.channels.iter().any(|c| c.serves(&call.model)) {
+        return Err(ApiError::model_not_found(&call.model));
+    }
+    if !call.principal.key.allows_model(&call.model) {
+        return Err(ApiError::model_not_allowed(&call.model));
+    }
+    let price = price_for(&cat, &call.model).cloned().ok_or_else(|| {
+        ApiError::forbidden(format!(
+            "The model `{}` has no price on this gateway, so it cannot be billed. Ask the operator to set one.",
+            call.model
+        ))
+    })?;
+    let price = if price.free != 0 {
+        Price {
+            model: price.model,
+            ..Default::default()
+        }
+    } else {
+        price
+    };
+    let worst = price::cost(&price, &call.estimate);
+    let p = &call.principal;
+    let hold = match state
+        .store
+        .hold(&p.user.id, &p.key.id, p.key.quota_limited, worst)
+        .await?
+    {
+        Ok(h) => h,
+        Err(why) => return Err(refusal(why, worst)),
+    };
+    let settlement = Settlement::new(state.clone(), hold, price, &call);
+    match dispatch(state, &cat, &group, &call).await {
+        Ok((channel, resp)) => settle::respond(settlement, channel, resp, call).await,
+        Err(e) => {
+            settlement.fail(&e).await;
+            Err(e)
+        }
+    }
+}
+
+fn refusal(why: HoldRefusal, worst: i64) -> ApiError {
+    let usd = worst as f64 / 1e9;
+    match why {
+        HoldRefusal::Balance => ApiError::insufficient_quota(format!(
+            "You exceeded your current quota: this request may cost up to ${usd:.6} and your balance does not cover it. Top up to continue."
+        )),
+        HoldRefusal::KeyQuota => ApiError::insufficient_quota(format!(
+            "This API key's quota is exhausted: this request may cost up to ${usd:.6} and the key's remaining quota does not cover it."
+        )),
+    }
+}
+
+/// Try the candidate channels in order; the first 2xx wins. Only failures that another
+/// channel could fix move on, and nothing has reached the caller yet when they do.
+async fn dispatch(
+    state: &AppState,
+    cat: &Catalog,
+    group: &str,
+    call: &Call,
+) -> Result<(Arc<ChannelEntry>, reqwest::Response), ApiError> {
+    let candidates = route::candidates(cat, group, &call.model);
+    let mut default_body = None;
+    let mut last: Option<Failure> = None;
+    let mut attempts = 0;
+    for ch in candidates {
+        if attempts > state.settings.retries {
+            break;
+        }
+        if !state.health.admit(&ch.id) {
+            continue;
+        }
+        attempts += 1;
+        let body = call.outgoing(&ch, &mut default_body);
+        match state.upstream.send(&ch, call.endpoint, &body).await {
+            Ok(resp) => {
+                state.health.record(&ch.id, Outcome::Ok);
+                return Ok((ch, resp));
+            }
+            Err(f) => {
+                tracing::warn!(channel = %ch.name, status = ?f.status, error = %f.message, request_id = %call.request_id, "upstream attempt failed");
+                if f.invalid_key {
+                    disable_channel(state, &ch, &f).await;
+                }
+                if !f.retryable {
+                    return Err(caller_error(f));
+                }
+                state.health.record(&ch.id, Outcome::Failed);
+                last = Some(f);
+            }
+        }
+    }
+    Err(match last {
+        None => ApiError::no_channel(&call.model),
+        Some(f) if f.invalid_key => ApiError::upstream(StatusCode::BAD_GATEWAY, "The upstream provider refused this gateway's credentials; the operator has been alerted."),
+        Some(f) if f.status == Some(StatusCode::TOO_MANY_REQUESTS) => {
+            ApiError::new(StatusCode::TOO_MANY_REQUESTS, "requests", Some("rate_limit_exceeded"), format!("The upstream provider is rate limiting: {}", f.message))
+        }
+        Some(f) => ApiError::upstream(StatusCode::BAD_GATEWAY, format!("The upstream provider failed: {}", f.message)),
+    })
+}
+
+/// The provider said the request itself is wrong: pass its verdict on, in OpenAI's format.
+fn caller_error(f: Failure) -> ApiError {
+    let status = f.status.unwrap_or(StatusCode::BAD_REQUEST);
+    let mut e = ApiError::new(status, "invalid_request_error", None, f.message);
+    if let Some(p) = f
+        .body
+        .as_ref()
+        .and_then(|b| b.pointer("/error/param"))
+        .and_then(Value::as_str)
+    {
+        e = e.with_param(p);
+    }
+    e
+}
+
+/// A refused key is not a passing fault: take the channel out until an admin looks.
+async fn disable_channel(state: &AppState, ch: &ChannelEntry, f: &Failure) {
+    let status = f.status.map(|s| s.as_u16().to_string()).unwrap_or_default();
+    let reason = format!(
+        "upstream refused the key ({status}): {}",
+        f.message.chars().take(300).collect::<String>()
+    );
+    tracing::error!(channel = %ch.name, %reason, "auto-disabling channel");
+    if let Err(e) = state
+        .store
+        .set_channel_status(&ch.id, "auto_disabled", Some(&reason))
+        .await
+    {
+        tracing::error!(error = %e, "could not record the auto-disable");
+    }
+    if let Err(e) = state.catalog.reload().await {
+        tracing::error!(error = %e, "catalog reload failed");
+    }
+}

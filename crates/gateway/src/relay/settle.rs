@@ -1,0 +1,174 @@
+//! After the provider answered (or nobody could): turn the hold into a charge for what was
+//! really used, write the usage-log row, and hand the caller their answer.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::Response;
+use switchyard_store::{now_ms, Hold, Price, UsageLog};
+
+use super::sse::MeteredStream;
+use super::{Call, Meter};
+use crate::catalog::ChannelEntry;
+use crate::error::ApiError;
+use crate::meter;
+use crate::price::{self, Usage};
+use crate::route::Outcome;
+use crate::state::AppState;
+
+/// Everything needed to settle one request, whenever and wherever it ends.
+pub struct Settlement {
+    state: AppState,
+    hold: Hold,
+    price: Price,
+    log: UsageLog,
+    started: Instant,
+}
+
+impl Settlement {
+    pub fn new(state: AppState, hold: Hold, price: Price, call: &Call) -> Settlement {
+        let log = UsageLog {
+            id: call.request_id.clone(),
+            ts: now_ms(),
+            user_id: call.principal.user.id.clone(),
+            key_id: call.principal.key.id.clone(),
+            endpoint: call.endpoint.to_string(),
+            model: call.model.clone(),
+            stream: call.stream as i64,
+            ..Default::default()
+        };
+        Settlement {
+            state,
+            hold,
+            price,
+            log,
+            started: call.started,
+        }
+    }
+
+    pub fn channel(&mut self, ch: &ChannelEntry) {
+        self.log.channel_id = Some(ch.id.clone());
+    }
+
+    /// Charge for `usage` (at most the balance allows) and log the request.
+    pub async fn complete(
+        mut self,
+        usage: Usage,
+        status: u16,
+        error: Option<String>,
+        ttft: Option<Duration>,
+    ) -> i64 {
+        let cost = price::cost(&self.price, &usage);
+        let charged = match self.state.store.settle(&self.hold, cost).await {
+            Ok(c) => c,
+            Err(e) => {
+                // The hold row survives and is released by the stale-hold sweep.
+                tracing::error!(error = %e, request_id = %self.log.id, "settling a hold failed");
+                0
+            }
+        };
+        self.log.tokens_in = usage.input;
+        self.log.tokens_out = usage.output;
+        self.log.tokens_cached = usage.cached;
+        self.log.cost = charged;
+        self.log.latency_ms = self.started.elapsed().as_millis() as i64;
+        self.log.ttft_ms = ttft.map(|d| d.as_millis() as i64);
+        self.log.status = status as i64;
+        self.log.error = error;
+        self.state.logger.log(self.log);
+        charged
+    }
+
+    /// Nothing billable happened: give the hold back and log the failure.
+    pub async fn fail(mut self, e: &ApiError) {
+        if let Err(err) = self.state.store.release(&self.hold).await {
+            tracing::error!(error = %err, request_id = %self.log.id, "releasing a hold failed");
+        }
+        self.log.latency_ms = self.started.elapsed().as_millis() as i64;
+        self.log.status = e.status.as_u16() as i64;
+        self.log.error = Some(e.message.clone());
+        self.state.logger.log(self.log);
+    }
+
+    /// For a stream the caller hung up on, from inside a `Drop`: finish in the background.
+    pub fn complete_later(
+        self,
+        usage: Usage,
+        status: u16,
+        error: Option<String>,
+        ttft: Option<Duration>,
+    ) {
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(self.complete(usage, status, error, ttft));
+        }
+    }
+}
+
+/// The provider answered 2xx: build the caller's response and settle.
+pub async fn respond(
+    mut s: Settlement,
+    ch: Arc<ChannelEntry>,
+    resp: reqwest::Response,
+    call: Call,
+) -> Result<Response, ApiError> {
+    s.channel(&ch);
+    let status = resp.status();
+    let content_type = resp.headers().get(header::CONTENT_TYPE).cloned();
+    if call.stream && is_event_stream(content_type.as_ref()) {
+        let stream = MeteredStream::new(resp, s, call);
+        let mut r = Response::new(Body::from_stream(stream));
+        let h = r.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/event-stream"),
+        );
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+        return Ok(r);
+    }
+    if let Meter::Fixed(usage) = call.meter {
+        // Usage is known without reading the answer: settle now and pass the body through as
+        // it comes (audio can be large).
+        let ttft = call.started.elapsed();
+        s.complete(usage, status.as_u16(), None, Some(ttft)).await;
+        return Ok(passthrough(
+            status,
+            content_type,
+            Body::from_stream(resp.bytes_stream()),
+        ));
+    }
+    let ttft = call.started.elapsed();
+    let bytes = match resp.bytes().await {
+        Ok(b) => b,
+        Err(e) => {
+            s.state.health.record(&ch.id, Outcome::Failed);
+            let err = ApiError::upstream(
+                StatusCode::BAD_GATEWAY,
+                format!("The upstream answer broke off: {e}"),
+            );
+            s.fail(&err).await;
+            return Err(err);
+        }
+    };
+    let answer: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    let usage = meter::usage_of_answer(call.request_json(), &answer);
+    s.complete(usage, status.as_u16(), None, Some(ttft)).await;
+    Ok(passthrough(status, content_type, Body::from(bytes)))
+}
+
+fn is_event_stream(ct: Option<&HeaderValue>) -> bool {
+    ct.and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"))
+}
+
+fn passthrough(status: StatusCode, content_type: Option<HeaderValue>, body: Body) -> Response {
+    let mut r = Response::new(body);
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        content_type.unwrap_or(HeaderValue::from_static("application/json")),
+    );
+    r
+}
