@@ -163,7 +163,7 @@ impl Catalog {
                 test_model: ch.test_model.clone(),
             }));
         }
-        c.channels.sort_by(|a, b| b.priority.cmp(&a.priority));
+        c.channels.sort_by_key(|c| std::cmp::Reverse(c.priority));
         for p in store.prices().await? {
             c.prices.insert(p.model.clone(), p);
         }
@@ -194,6 +194,9 @@ pub fn parse_net(s: &str) -> Option<IpNet> {
 /// The shared, swappable snapshot.
 pub struct Catalogs {
     current: ArcSwap<Catalog>,
+    /// Reloads run one at a time, so a slow one started earlier can never store its older
+    /// snapshot over a newer one (a key created a moment ago must work at once).
+    reloading: tokio::sync::Mutex<()>,
     store: Store,
     master: MasterKey,
 }
@@ -203,6 +206,7 @@ impl Catalogs {
         let first = Catalog::load(&store, &master).await?;
         Ok(Catalogs {
             current: ArcSwap::from_pointee(first),
+            reloading: Default::default(),
             store,
             master,
         })
@@ -218,6 +222,7 @@ impl Catalogs {
     }
 
     pub async fn reload(&self) -> switchyard_store::Result<()> {
+        let _one_at_a_time = self.reloading.lock().await;
         let next = Catalog::load(&self.store, &self.master).await?;
         self.current.store(Arc::new(next));
         Ok(())

@@ -52,8 +52,10 @@ pub fn request_text(body: &Value) -> String {
 fn push_text(out: &mut String, v: Option<&Value>) {
     match v {
         Some(Value::String(s)) => {
+            if !out.is_empty() {
+                out.push('\n');
+            }
             out.push_str(s);
-            out.push('\n');
         }
         Some(Value::Array(items)) => {
             for it in items {

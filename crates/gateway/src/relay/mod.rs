@@ -130,7 +130,14 @@ pub async fn run(state: &AppState, call: Call) -> Result<axum::response::Respons
     } else {
         price
     };
-    let worst = price::cost(&price, &call.estimate);
+    // Every request is at least one call, so a per-call price applies to chat too.
+    let worst = price::cost(
+        &price,
+        &Usage {
+            calls: call.estimate.calls.max(1),
+            ..call.estimate
+        },
+    );
     let p = &call.principal;
     let hold = match state
         .store

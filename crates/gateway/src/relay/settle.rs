@@ -60,6 +60,11 @@ impl Settlement {
         error: Option<String>,
         ttft: Option<Duration>,
     ) -> i64 {
+        // A request that reached the provider is at least one call (per-call prices).
+        let usage = Usage {
+            calls: usage.calls.max(1),
+            ..usage
+        };
         let cost = price::cost(&self.price, &usage);
         let charged = match self.state.store.settle(&self.hold, cost).await {
             Ok(c) => c,
