@@ -102,6 +102,24 @@ pub fn authenticate(
     Ok(Principal { key, user })
 }
 
+/// The caller's address: the peer's, or with a trusted proxy in front, the first
+/// `X-Forwarded-For` entry.
+fn caller_ip(parts: &Parts, trust_forwarded_for: bool) -> Option<IpAddr> {
+    let forwarded = || {
+        let v = parts.headers.get("x-forwarded-for")?.to_str().ok()?;
+        v.split(',').next()?.trim().parse().ok()
+    };
+    if trust_forwarded_for {
+        if let Some(ip) = forwarded() {
+            return Some(ip);
+        }
+    }
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+}
+
 impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
@@ -109,10 +127,7 @@ impl FromRequestParts<AppState> for Principal {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip());
+        let ip = caller_ip(parts, state.settings.trust_forwarded_for);
         authenticate(state, presented_key(parts).as_deref(), ip)
     }
 }

@@ -20,16 +20,19 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// How many further channels to try after the first fails (retryable failures only).
     pub retries: usize,
-    pub connect_timeout_secs: u64,
+    pub connect_timeout_secs: f64,
     /// Time allowed for the provider's response headers (and so the first byte of a stream).
-    pub first_byte_timeout_secs: u64,
+    pub first_byte_timeout_secs: f64,
     /// Longest pause between two chunks of a provider's answer.
-    pub idle_timeout_secs: u64,
+    pub idle_timeout_secs: f64,
     /// Output tokens held for a request that sets no `max_tokens`.
     pub default_max_output_tokens: i64,
     /// Re-read keys, channels and prices from the database this often (multi-process setups).
     pub catalog_refresh_secs: u64,
     pub health: HealthSettings,
+    /// Behind a reverse proxy: take the caller's address (for key IP allow-lists) from the
+    /// first `X-Forwarded-For` entry. Only turn on when the proxy sets that header itself.
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for Settings {
@@ -37,22 +40,25 @@ impl Default for Settings {
         Settings {
             max_body_bytes: 32 * 1024 * 1024,
             retries: 2,
-            connect_timeout_secs: 10,
-            first_byte_timeout_secs: 120,
-            idle_timeout_secs: 300,
+            connect_timeout_secs: 10.0,
+            first_byte_timeout_secs: 120.0,
+            idle_timeout_secs: 300.0,
             default_max_output_tokens: 4096,
             catalog_refresh_secs: 10,
             health: HealthSettings::default(),
+            trust_forwarded_for: false,
         }
     }
 }
 
 impl Settings {
     pub fn timeouts(&self) -> Timeouts {
+        let secs =
+            |s: f64| Duration::try_from_secs_f64(s.max(0.001)).unwrap_or(Duration::from_secs(3600));
         Timeouts {
-            connect: Duration::from_secs(self.connect_timeout_secs),
-            first_byte: Duration::from_secs(self.first_byte_timeout_secs),
-            idle: Duration::from_secs(self.idle_timeout_secs),
+            connect: secs(self.connect_timeout_secs),
+            first_byte: secs(self.first_byte_timeout_secs),
+            idle: secs(self.idle_timeout_secs),
         }
     }
 }

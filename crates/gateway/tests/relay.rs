@@ -191,6 +191,54 @@ async fn failover_on_5xx_and_429_but_not_on_400() {
 }
 
 #[tokio::test]
+async fn a_provider_silent_past_the_first_byte_timeout_fails_over() {
+    for b in backends() {
+        // The harness allows 1 s for the first byte; the primary takes 3.
+        let gw =
+            TestGateway::start_with(b, with_faulty_primary("latency_ms=3000", "sk-sim-ok")).await;
+        let (_, key) = gw.user_with_key(USD, NewKey::default()).await;
+        let started = std::time::Instant::now();
+        let (status, body) = gw.chat(&key, "gpt-4o-mini").await;
+        assert_eq!(status, 200, "{body}");
+        assert!(
+            started.elapsed() < Duration::from_millis(2500),
+            "did not wait for the slow channel"
+        );
+        assert_eq!(gw.sim.requests("/v1/chat/completions"), 2);
+        gw.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn a_trusted_proxy_address_is_used_for_ip_allow_lists() {
+    for b in backends() {
+        let gw = TestGateway::start_with(b, |sim| {
+            default_config(sim).replace("[gateway]\n", "[gateway]\ntrust_forwarded_for = true\n")
+        })
+        .await;
+        let (_, key) = gw
+            .user_with_key(
+                USD,
+                NewKey {
+                    ip_allow: vec!["203.0.113.0/24".into()],
+                    ..Default::default()
+                },
+            )
+            .await;
+        let body = json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]});
+        let from = |ip: &'static str| {
+            gw.post("/v1/chat/completions", &key)
+                .header("x-forwarded-for", ip)
+                .json(&body)
+                .send()
+        };
+        assert_eq!(from("203.0.113.9, 10.0.0.1").await.unwrap().status(), 200);
+        assert_eq!(from("198.51.100.1").await.unwrap().status(), 403);
+        gw.shutdown().await;
+    }
+}
+
+#[tokio::test]
 async fn a_refused_channel_key_disables_the_channel_with_a_reason() {
     for b in backends() {
         let gw = TestGateway::start_with(b, with_faulty_primary("words=3", "sk-sim-invalid")).await;
@@ -736,4 +784,68 @@ async fn models_list_follows_the_key_and_the_root_key_works() {
         );
         gw.shutdown().await;
     }
+}
+
+#[tokio::test]
+async fn hostile_input_gets_a_clear_4xx_never_a_5xx() {
+    let gw = TestGateway::start("sqlite").await;
+    let (user, key) = gw.user_with_key(USD, NewKey::default()).await;
+    let deep = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
+    let bodies: Vec<Vec<u8>> = vec![
+        b"".to_vec(),
+        b"null".to_vec(),
+        b"[]".to_vec(),
+        b"\"a string\"".to_vec(),
+        vec![0xff, 0xfe, 0x00, 0x7b],
+        deep.into_bytes(),
+        br#"{"model": 12}"#.to_vec(),
+        br#"{"model": ["gpt-4o-mini"]}"#.to_vec(),
+        br#"{"model": "gpt-4o-mini"}"#.to_vec(),
+        br#"{"model": "gpt-4o-mini", "messages": {}}"#.to_vec(),
+        br#"{"model": "gpt-4o-mini", "messages": [], "n": 1e400}"#.to_vec(),
+        br#"{"model": "gpt-4o-mini", "messages": [], "max_tokens": "ten"}"#.to_vec(),
+        br#"{"model": "gpt-4o-mini", "messages": [], "n": -3}"#.to_vec(),
+        br#"{"model": "gpt-4o-mini", "messages": [], "stream": "yes"}"#.to_vec(),
+        br#"{"model": "gpt-4o-mini", "messages": [], "max_tokens": 9223372036854775807, "n": 9223372036854775807}"#.to_vec(),
+        br#"{"model": "", "input": "x"}"#.to_vec(),
+        br#"{"model": "dall-e-3", "prompt": 5}"#.to_vec(),
+        br#"{"model": "tts-1", "input": null}"#.to_vec(),
+    ];
+    let paths = [
+        "/v1/chat/completions",
+        "/v1/completions",
+        "/v1/embeddings",
+        "/v1/moderations",
+        "/v1/images/generations",
+        "/v1/audio/speech",
+        "/v1/audio/transcriptions",
+    ];
+    for path in paths {
+        for body in &bodies {
+            let r = gw
+                .post(path, &key)
+                .header("content-type", "application/json")
+                .body(body.clone())
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            let text = r.text().await.unwrap();
+            // The one overflow that is a real request: the hold is then simply refused.
+            assert!(
+                (400..500).contains(&status),
+                "{path} {:?} → {status} {text}",
+                String::from_utf8_lossy(&body[..body.len().min(60)])
+            );
+            let v: Value =
+                serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"));
+            assert!(v["error"]["message"].is_string(), "{text}");
+        }
+    }
+    assert_eq!(
+        gw.balance(&user.id).await,
+        USD,
+        "nothing charged for refused requests"
+    );
+    gw.shutdown().await;
 }

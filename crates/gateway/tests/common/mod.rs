@@ -33,7 +33,7 @@ pub fn default_config(sim_url: &str) -> String {
         r#"
 [gateway]
 retries = 2
-first_byte_timeout_secs = 5
+first_byte_timeout_secs = 1.0
 
 [[channels]]
 name = "sim-main"
