@@ -61,6 +61,9 @@ pub struct PriceConfig {
     pub cached_input_per_mtok: Option<f64>,
     #[serde(default)]
     pub per_call: f64,
+    /// Per second of generated video.
+    #[serde(default)]
+    pub per_second: f64,
     #[serde(default)]
     pub free: bool,
 }
@@ -107,6 +110,7 @@ impl PriceConfig {
             output_per_mtok: n(self.output_per_mtok)?,
             cached_per_mtok: self.cached_input_per_mtok.map(n).transpose()?,
             per_call: n(self.per_call)?,
+            per_second: n(self.per_second)?,
             free: self.free as i64,
             updated_at: 0,
         })

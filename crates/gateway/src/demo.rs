@@ -27,6 +27,7 @@ fn demo_prices() -> Vec<PriceConfig> {
         output_per_mtok: o,
         cached_input_per_mtok: None,
         per_call: call,
+        per_second: 0.0,
         free,
     };
     vec![

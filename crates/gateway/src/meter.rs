@@ -32,7 +32,7 @@ pub fn usage_from(v: &Value) -> Option<Usage> {
             .get("completion_tokens")
             .or_else(|| u.get("output_tokens"))),
         cached: int(u.pointer("/prompt_tokens_details/cached_tokens")),
-        calls: 0,
+        ..Default::default()
     })
 }
 
@@ -241,7 +241,7 @@ mod tests {
                 input: 9,
                 output: 2,
                 cached: 4,
-                calls: 0
+                ..Default::default()
             }
         );
         let bare = json!({"choices":[{"message":{"content":"hi there"}}]});

@@ -12,6 +12,8 @@ pub struct Usage {
     pub cached: i64,
     /// Billable units for per-call prices (images generated, requests made).
     pub calls: i64,
+    /// Seconds of generated media, for per-second prices (video).
+    pub seconds: i64,
 }
 
 /// The most a request can use, known before it is sent.
@@ -29,7 +31,8 @@ pub fn cost(p: &Price, u: &Usage) -> i64 {
         + per_mtok(u.output, p.output_per_mtok);
     let tokens = (micro + 999_999) / 1_000_000;
     let calls = u.calls.max(0) as i128 * p.per_call.max(0) as i128;
-    (tokens + calls).min(i64::MAX as i128) as i64
+    let seconds = u.seconds.max(0) as i128 * p.per_second.max(0) as i128;
+    (tokens + calls + seconds).min(i64::MAX as i128) as i64
 }
 
 /// Convert a USD decimal as written in a config file (e.g. `0.15`) to nano-dollars exactly,
@@ -116,8 +119,20 @@ mod tests {
             cached: 400,
             output: 0,
             calls: 2,
+            seconds: 0,
         };
         assert_eq!(cost(&p, &u), 600 * 150 + 400 * 75 + 20);
+        let video = Price {
+            per_call: 100,
+            per_second: 50_000_000,
+            ..Default::default()
+        };
+        let five_secs = Usage {
+            calls: 1,
+            seconds: 5,
+            ..Default::default()
+        };
+        assert_eq!(cost(&video, &five_secs), 250_000_100);
     }
 
     #[test]

@@ -67,6 +67,7 @@ CREATE TABLE holds (
     user_id    TEXT NOT NULL,
     key_id     TEXT NOT NULL,
     amount     BIGINT NOT NULL,
+    key_limited BIGINT NOT NULL DEFAULT 0,
     created_at BIGINT NOT NULL
 );
 

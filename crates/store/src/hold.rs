@@ -1,6 +1,7 @@
 //! Holds: money reserved from a user's balance (and the key's quota) before an upstream
 //! call, settled to the real cost afterwards. Each step is one transaction of conditional
-//! updates, so concurrent requests can never take more than the balance holds.
+//! updates, so concurrent requests can never take more than the balance holds, and a settle
+//! deletes its hold row (`DELETE … RETURNING`) so it happens at most once.
 
 use sqlx::{Any, Transaction};
 
@@ -22,6 +23,15 @@ pub enum HoldRefusal {
     Balance,
     /// The key's own quota does not cover it.
     KeyQuota,
+}
+
+/// How a hold ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settle {
+    /// Charge this much (more than held is taken only as far as the balance goes).
+    Charge(i64),
+    /// Nothing billable happened: everything goes back.
+    Release,
 }
 
 impl Store {
@@ -70,12 +80,14 @@ impl Store {
         }
         let id = new_id("hold");
         sqlx::query(
-            "INSERT INTO holds (id, user_id, key_id, amount, created_at) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO holds (id, user_id, key_id, amount, key_limited, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&id)
         .bind(user_id)
         .bind(key_id)
         .bind(hold.amount)
+        .bind(key_limited as i64)
         .bind(now_ms())
         .execute(&mut *tx)
         .await?;
@@ -84,108 +96,50 @@ impl Store {
         Ok(Ok(hold))
     }
 
-    /// Turn a hold into a charge of `actual` nano-dollars, exactly once: the hold row is
-    /// deleted in the same transaction, so a second settle of the same hold does nothing.
-    /// When the actual cost exceeds the hold, the extra is taken only as far as the balance
-    /// goes (never below zero). Returns what was charged.
+    /// Turn a hold into a charge of `actual` nano-dollars, at most once. Returns what was
+    /// charged (0 when the hold was already settled).
     pub async fn settle(&self, hold: &Hold, actual: i64) -> crate::Result<i64> {
-        let actual = actual.max(0);
+        let Some(id) = &hold.id else {
+            // Nothing was held (a free model): only count the use.
+            let mut tx = self.pool.begin().await?;
+            count_use(&mut tx, &hold.user_id, &hold.key_id, 0).await?;
+            tx.commit().await?;
+            return Ok(0);
+        };
         let mut tx = self.pool.begin().await?;
-        if let Some(id) = &hold.id {
-            let gone = sqlx::query("DELETE FROM holds WHERE id = $1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            if gone.rows_affected() != 1 {
-                return Ok(0);
-            }
-        }
-        let extra = actual - hold.amount;
-        let charged = if extra > 0 {
-            hold.amount + take_extra(&mut tx, &hold.user_id, extra).await?
-        } else {
-            actual
-        };
-        // Give back what was held beyond the charge, and count the use.
-        sqlx::query(
-            "UPDATE users SET balance = balance + $1, used = used + $2, \
-             request_count = request_count + 1 WHERE id = $3",
-        )
-        .bind((hold.amount - charged).max(0))
-        .bind(charged)
-        .bind(&hold.user_id)
-        .execute(&mut *tx)
-        .await?;
-        let key_refund = if hold.key_limited {
-            hold.amount - charged
-        } else {
-            0
-        };
-        // The key's quota gets back what was held beyond the charge, floored at zero when
-        // the charge exceeded the hold.
-        sqlx::query(
-            "UPDATE api_keys SET quota_remaining = CASE WHEN quota_limited = 0 THEN quota_remaining \
-             WHEN quota_remaining + $1 < 0 THEN 0 ELSE quota_remaining + $1 END, \
-             used = used + $2 WHERE id = $3",
-        )
-        .bind(key_refund)
-        .bind(charged)
-        .bind(&hold.key_id)
-        .execute(&mut *tx)
-        .await?;
+        let charged = settle_in(&mut tx, id, Settle::Charge(actual)).await?;
         tx.commit().await?;
-        Ok(charged)
+        Ok(charged.unwrap_or(0))
     }
 
     /// Give a hold back in full (the upstream call failed before producing anything billable).
     pub async fn release(&self, hold: &Hold) -> crate::Result<()> {
-        if hold.id.is_none() {
-            return Ok(());
+        if let Some(id) = &hold.id {
+            let mut tx = self.pool.begin().await?;
+            settle_in(&mut tx, id, Settle::Release).await?;
+            tx.commit().await?;
         }
-        let mut tx = self.pool.begin().await?;
-        let gone = sqlx::query("DELETE FROM holds WHERE id = $1")
-            .bind(hold.id.as_deref())
-            .execute(&mut *tx)
-            .await?;
-        if gone.rows_affected() != 1 {
-            return Ok(());
-        }
-        refund(
-            &mut tx,
-            &hold.user_id,
-            &hold.key_id,
-            hold.amount,
-            hold.key_limited,
-        )
-        .await?;
-        tx.commit().await?;
         Ok(())
     }
 
     /// Release holds older than `max_age_ms`: left behind by a process that died mid-request.
+    /// Holds that belong to unfinished tasks are theirs to settle and are left alone.
     pub async fn release_stale_holds(&self, max_age_ms: i64) -> crate::Result<u64> {
-        let rows: Vec<(String, String, String, i64)> =
-            sqlx::query_as("SELECT id, user_id, key_id, amount FROM holds WHERE created_at < $1")
-                .bind(now_ms() - max_age_ms)
-                .fetch_all(&self.pool)
-                .await?;
+        let ids: Vec<(String,)> = sqlx::query_as(
+            "SELECT id FROM holds WHERE created_at < $1 AND id NOT IN \
+             (SELECT hold_id FROM tasks WHERE hold_id IS NOT NULL \
+              AND state IN ('submitting', 'queued', 'running'))",
+        )
+        .bind(now_ms() - max_age_ms)
+        .fetch_all(&self.pool)
+        .await?;
         let mut released = 0;
-        for (id, user_id, key_id, amount) in rows {
-            let limited =
-                sqlx::query_as::<_, (i64,)>("SELECT quota_limited FROM api_keys WHERE id = $1")
-                    .bind(&key_id)
-                    .fetch_optional(&self.pool)
-                    .await?
-                    .is_some_and(|(l,)| l == 1);
-            let hold = Hold {
-                id: Some(id),
-                user_id,
-                key_id,
-                amount,
-                key_limited: limited,
-            };
-            self.release(&hold).await?;
-            released += 1;
+        for (id,) in ids {
+            let mut tx = self.pool.begin().await?;
+            if settle_in(&mut tx, &id, Settle::Release).await?.is_some() {
+                released += 1;
+            }
+            tx.commit().await?;
         }
         Ok(released)
     }
@@ -202,28 +156,71 @@ impl Store {
     }
 }
 
-async fn refund(
+/// Settle hold `id` inside `tx`. `None` if it was already settled by someone else.
+pub(crate) async fn settle_in(
     tx: &mut Transaction<'_, Any>,
-    user_id: &str,
-    key_id: &str,
-    amount: i64,
-    key_limited: bool,
-) -> crate::Result<()> {
+    id: &str,
+    how: Settle,
+) -> crate::Result<Option<i64>> {
+    // Deleting first both claims the hold and takes SQLite's write lock.
+    let row: Option<(String, String, i64, i64)> = sqlx::query_as(
+        "DELETE FROM holds WHERE id = $1 RETURNING user_id, key_id, amount, key_limited",
+    )
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some((user_id, key_id, held, key_limited)) = row else {
+        return Ok(None);
+    };
+    let charged = match how {
+        Settle::Release => 0,
+        Settle::Charge(actual) if actual > held => {
+            held + take_extra(tx, &user_id, actual - held).await?
+        }
+        Settle::Charge(actual) => actual.max(0),
+    };
+    let back = (held - charged).max(0);
     sqlx::query("UPDATE users SET balance = balance + $1 WHERE id = $2")
-        .bind(amount)
-        .bind(user_id)
+        .bind(back)
+        .bind(&user_id)
         .execute(&mut **tx)
         .await?;
-    if key_limited {
+    if key_limited != 0 {
+        // The key gets back what was held beyond the charge; a charge above the hold takes
+        // the key's quota down to zero at most.
         sqlx::query(
-            "UPDATE api_keys SET quota_remaining = quota_remaining + $1 \
-             WHERE id = $2 AND quota_limited = 1",
+            "UPDATE api_keys SET quota_remaining = CASE WHEN quota_remaining + $1 < 0 THEN 0 \
+             ELSE quota_remaining + $1 END WHERE id = $2",
         )
-        .bind(amount)
-        .bind(key_id)
+        .bind(held - charged)
+        .bind(&key_id)
         .execute(&mut **tx)
         .await?;
     }
+    if how != Settle::Release {
+        count_use(tx, &user_id, &key_id, charged).await?;
+    }
+    Ok(Some(charged))
+}
+
+async fn count_use(
+    tx: &mut Transaction<'_, Any>,
+    user_id: &str,
+    key_id: &str,
+    charged: i64,
+) -> crate::Result<()> {
+    sqlx::query(
+        "UPDATE users SET used = used + $1, request_count = request_count + 1 WHERE id = $2",
+    )
+    .bind(charged)
+    .bind(user_id)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("UPDATE api_keys SET used = used + $1 WHERE id = $2")
+        .bind(charged)
+        .bind(key_id)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 

@@ -10,16 +10,20 @@ mod db;
 mod hold;
 mod key;
 mod price;
+mod task;
 pub mod testing;
 mod usage;
 mod user;
+mod webhook;
 
 pub use channel::{Channel, ChannelWrite};
 pub use db::{new_id, now_ms, Backend, Store, StoreError};
-pub use hold::{Hold, HoldRefusal};
+pub use hold::{Hold, HoldRefusal, Settle};
 pub use key::{generate_key, hash_key, ApiKey, KeyPatch, NewKey};
 pub use price::Price;
+pub use task::{Finish, NewTask, Progress, Submitted, Task, TaskFilter};
 pub use usage::{LogFilter, LogPage, UsageLog, UsageSummary};
 pub use user::{LedgerEntry, NewUser, User, UserPatch};
+pub use webhook::{Delivery, DeliveryOutcome};
 
 pub type Result<T> = std::result::Result<T, StoreError>;

@@ -16,6 +16,9 @@ pub struct Price {
     pub cached_per_mtok: Option<i64>,
     #[serde(default, rename = "per_call_nano")]
     pub per_call: i64,
+    /// Per second of generated media (video), nano-dollars.
+    #[serde(default, rename = "per_second_nano")]
+    pub per_second: i64,
     /// Served without charge. A model with no price row at all is refused instead.
     #[serde(
         default,
@@ -29,10 +32,15 @@ pub struct Price {
 
 impl Store {
     pub async fn upsert_price(&self, p: &Price) -> crate::Result<Price> {
-        let negative = [p.input_per_mtok, p.output_per_mtok, p.per_call]
-            .into_iter()
-            .chain(p.cached_per_mtok)
-            .any(|v| v < 0);
+        let negative = [
+            p.input_per_mtok,
+            p.output_per_mtok,
+            p.per_call,
+            p.per_second,
+        ]
+        .into_iter()
+        .chain(p.cached_per_mtok)
+        .any(|v| v < 0);
         if negative || p.model.trim().is_empty() {
             return Err(StoreError::Invalid(
                 "a price needs a model name and no negative amounts".into(),
@@ -45,13 +53,14 @@ impl Store {
             .await?;
         sqlx::query(
             "INSERT INTO prices (model, input_per_mtok, output_per_mtok, cached_per_mtok, \
-             per_call, free, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+             per_call, per_second, free, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(p.model.trim())
         .bind(p.input_per_mtok)
         .bind(p.output_per_mtok)
         .bind(p.cached_per_mtok)
         .bind(p.per_call)
+        .bind(p.per_second)
         .bind(p.free)
         .bind(now_ms())
         .execute(&mut *tx)
@@ -66,8 +75,8 @@ impl Store {
 
     pub async fn prices(&self) -> crate::Result<Vec<Price>> {
         Ok(sqlx::query_as(
-            "SELECT model, input_per_mtok, output_per_mtok, cached_per_mtok, per_call, free, \
-             updated_at FROM prices ORDER BY model",
+            "SELECT model, input_per_mtok, output_per_mtok, cached_per_mtok, per_call, per_second, \
+             free, updated_at FROM prices ORDER BY model",
         )
         .fetch_all(&self.pool)
         .await?)
