@@ -163,7 +163,7 @@ impl Catalog {
                 test_model: ch.test_model.clone(),
             }));
         }
-        c.channels.sort_by(|a, b| b.priority.cmp(&a.priority));
+        c.channels.sort_by_key(|c| std::cmp::Reverse(c.priority));
         for p in store.prices().await? {
             c.prices.insert(p.model.clone(), p);
         }

@@ -151,7 +151,7 @@ fn spawn_background(state: AppState) -> JoinHandle<()> {
             if let Err(e) = state.catalog.reload().await {
                 tracing::error!(error = %e, "catalog refresh failed");
             }
-            if n % 360 == 0 {
+            if n.is_multiple_of(360) {
                 if let Err(e) = state.store.release_stale_holds(STALE_HOLD_MS).await {
                     tracing::error!(error = %e, "stale hold sweep failed");
                 }

@@ -57,12 +57,11 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(self
-            .prices()
+        self.prices()
             .await?
             .into_iter()
             .find(|x| x.model == p.model.trim())
-            .ok_or(StoreError::NotFound("price"))?)
+            .ok_or(StoreError::NotFound("price"))
     }
 
     pub async fn prices(&self) -> crate::Result<Vec<Price>> {
