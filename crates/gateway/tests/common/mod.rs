@@ -76,14 +76,18 @@ per_call = 0.01
 impl TestGateway {
     /// A gateway with the default config on `backend`.
     pub async fn start(backend: &str) -> TestGateway {
-        Self::start_with(backend, |sim_url| default_config(sim_url)).await
+        Self::start_with(backend, default_config).await
     }
 
     /// A gateway whose TOML config is built from the simulator's URL.
     pub async fn start_with(backend: &str, config: impl FnOnce(&str) -> String) -> TestGateway {
-        let (sim_addr, sim) = switchyard_sim::spawn("127.0.0.1:0").await.expect("simulator");
+        let (sim_addr, sim) = switchyard_sim::spawn("127.0.0.1:0")
+            .await
+            .expect("simulator");
         let sim_url = format!("http://{sim_addr}");
-        let data_dir = std::env::temp_dir().join("switchyard-tests").join(switchyard_store::new_id("gw"));
+        let data_dir = std::env::temp_dir()
+            .join("switchyard-tests")
+            .join(switchyard_store::new_id("gw"));
         std::fs::create_dir_all(&data_dir).unwrap();
         let config_path = data_dir.join("switchyard.toml");
         std::fs::write(&config_path, config(&sim_url)).unwrap();
@@ -107,7 +111,16 @@ impl TestGateway {
             .await
             .expect("gateway runs");
         });
-        TestGateway { url, state, sim, sim_url, http: reqwest::Client::new(), data_dir, stop: Some(stop), done: Some(done) }
+        TestGateway {
+            url,
+            state,
+            sim,
+            sim_url,
+            http: reqwest::Client::new(),
+            data_dir,
+            stop: Some(stop),
+            done: Some(done),
+        }
     }
 
     /// Stop serving and wait for the usage log to be flushed.
@@ -124,7 +137,11 @@ impl TestGateway {
     pub async fn user_with_key(&self, balance_nano: i64, key: NewKey) -> (User, String) {
         let store = &self.state.store;
         let user = store
-            .create_user(&NewUser { name: switchyard_store::new_id("user"), balance_nano, ..Default::default() })
+            .create_user(&NewUser {
+                name: switchyard_store::new_id("user"),
+                balance_nano,
+                ..Default::default()
+            })
             .await
             .unwrap();
         let (_, secret) = store.create_key(&user.id, &key).await.unwrap();
@@ -133,31 +150,55 @@ impl TestGateway {
     }
 
     pub async fn balance(&self, user_id: &str) -> i64 {
-        self.state.store.user(user_id).await.unwrap().unwrap().balance
+        self.state
+            .store
+            .user(user_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .balance
     }
 
     pub fn post(&self, path: &str, key: &str) -> reqwest::RequestBuilder {
-        self.http.post(format!("{}{path}", self.url)).bearer_auth(key)
+        self.http
+            .post(format!("{}{path}", self.url))
+            .bearer_auth(key)
     }
 
     pub fn get(&self, path: &str, key: &str) -> reqwest::RequestBuilder {
-        self.http.get(format!("{}{path}", self.url)).bearer_auth(key)
+        self.http
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(key)
     }
 
     /// POST JSON and return (status, body as JSON).
     pub async fn post_json(&self, path: &str, key: &str, body: Value) -> (u16, Value) {
-        let r = self.post(path, key).json(&body).send().await.expect("request");
+        let r = self
+            .post(path, key)
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
     pub async fn chat(&self, key: &str, model: &str) -> (u16, Value) {
-        self.post_json("/v1/chat/completions", key, json!({"model": model, "messages": [{"role": "user", "content": "hello there"}]})).await
+        self.post_json(
+            "/v1/chat/completions",
+            key,
+            json!({"model": model, "messages": [{"role": "user", "content": "hello there"}]}),
+        )
+        .await
     }
 
     /// Wait until the usage log holds `n` rows for this user (the log is written in batches).
     pub async fn wait_logs(&self, user_id: &str, n: i64) -> Vec<switchyard_store::UsageLog> {
-        let filter = switchyard_store::LogFilter { user_id: Some(user_id.into()), limit: Some(1000), ..Default::default() };
+        let filter = switchyard_store::LogFilter {
+            user_id: Some(user_id.into()),
+            limit: Some(1000),
+            ..Default::default()
+        };
         for _ in 0..100 {
             let page = self.state.store.logs(&filter).await.unwrap();
             if page.total >= n {
