@@ -1,7 +1,7 @@
 //! The path of one relayed request: check the model and the key, hold the worst-case cost,
 //! try channels in order until one answers, then meter, settle and log.
 
-mod body;
+pub(crate) mod body;
 mod endpoints;
 mod settle;
 mod sse;
@@ -234,7 +234,7 @@ fn caller_error(f: Failure) -> ApiError {
 }
 
 /// A refused key is not a passing fault: take the channel out until an admin looks.
-async fn disable_channel(state: &AppState, ch: &ChannelEntry, f: &Failure) {
+pub(crate) async fn disable_channel(state: &AppState, ch: &ChannelEntry, f: &Failure) {
     let status = f.status.map(|s| s.as_u16().to_string()).unwrap_or_default();
     let reason = format!(
         "upstream refused the key ({status}): {}",

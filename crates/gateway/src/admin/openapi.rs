@@ -1,0 +1,858 @@
+//! `GET /api/openapi.json`: an OpenAPI 3.1 description of every route the gateway serves,
+//! the admin API and the OpenAI-compatible relay alike. Admin request bodies are described
+//! from the same field lists the handlers validate against, so the two cannot drift; the
+//! integration tests check that every registered route is listed here and vice versa.
+
+use axum::Json;
+use serde_json::{json, Map, Value};
+
+use super::{channels, keys, logs, prices, users, Field, Need, Ty};
+
+pub(crate) async fn document() -> Json<Value> {
+    Json(build())
+}
+
+fn t(ty: &str) -> Value {
+    json!({"type": ty})
+}
+
+/// A type that may also be null.
+fn nt(ty: &str) -> Value {
+    json!({"type": [ty, "null"]})
+}
+
+fn arr(items: Value) -> Value {
+    json!({"type": "array", "items": items})
+}
+
+fn r(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+/// An object whose listed properties are always present.
+fn obj(props: &[(&str, Value)]) -> Value {
+    let mut p = Map::new();
+    for (k, v) in props {
+        p.insert((*k).to_string(), v.clone());
+    }
+    let required: Vec<&str> = props.iter().map(|(k, _)| *k).collect();
+    json!({"type": "object", "properties": p, "required": required})
+}
+
+/// `{"data": [item]}`, the shape of every admin list.
+fn list_of(item: &str) -> Value {
+    obj(&[("data", arr(r(item)))])
+}
+
+/// A request body schema from a handler's field list.
+fn body_schema(spec: &[Field]) -> Value {
+    let mut props = Map::new();
+    let mut required = Vec::new();
+    for Field(name, ty, need, doc) in spec {
+        let base = match ty {
+            Ty::Str => "string",
+            Ty::Int => "integer",
+            Ty::Bool => "boolean",
+            Ty::Strs => "array",
+            Ty::StrMap => "object",
+        };
+        let mut s = if *need == Need::Nullable {
+            nt(base)
+        } else {
+            t(base)
+        };
+        match ty {
+            Ty::Strs => s["items"] = t("string"),
+            Ty::StrMap => s["additionalProperties"] = t("string"),
+            _ => {}
+        }
+        s["description"] = json!(doc);
+        props.insert((*name).to_string(), s);
+        if *need == Need::Required {
+            required.push(*name);
+        }
+    }
+    json!({"type": "object", "properties": props, "required": required, "additionalProperties": false})
+}
+
+/// One operation, built up step by step.
+struct Op(Value);
+
+impl Op {
+    fn new(tag: &str, summary: &str) -> Op {
+        Op(json!({
+            "tags": [tag],
+            "summary": summary,
+            "responses": {
+                "401": {"description": "Missing, unknown, disabled or expired API key.", "content": {"application/json": {"schema": r("Error")}}}
+            }
+        }))
+    }
+
+    /// No API key needed.
+    fn public(mut self) -> Op {
+        self.0["security"] = json!([]);
+        if let Some(r) = self.0["responses"].as_object_mut() {
+            r.remove("401");
+        }
+        self
+    }
+
+    fn describe(mut self, d: &str) -> Op {
+        self.0["description"] = json!(d);
+        self
+    }
+
+    fn param(mut self, name: &str, at: &str, ty: &str, d: &str) -> Op {
+        let p = json!({"name": name, "in": at, "required": at == "path", "description": d, "schema": t(ty)});
+        match self.0["parameters"].as_array_mut() {
+            Some(a) => a.push(p),
+            None => self.0["parameters"] = json!([p]),
+        }
+        self
+    }
+
+    fn path(self, name: &str, d: &str) -> Op {
+        self.param(name, "path", "string", d)
+    }
+
+    fn log_filters(mut self) -> Op {
+        for (name, ty, d) in logs::PARAMS {
+            self = self.param(name, "query", ty, d);
+        }
+        self
+    }
+
+    fn body(mut self, schema: Value) -> Op {
+        self.0["requestBody"] =
+            json!({"required": true, "content": {"application/json": {"schema": schema}}});
+        self
+    }
+
+    fn optional_body(mut self, schema: Value) -> Op {
+        self.0["requestBody"] =
+            json!({"required": false, "content": {"application/json": {"schema": schema}}});
+        self
+    }
+
+    fn ok(self, d: &str, schema: Value) -> Op {
+        self.answer(200, d, "application/json", schema)
+    }
+
+    fn created(self, d: &str, schema: Value) -> Op {
+        self.answer(201, d, "application/json", schema)
+    }
+
+    fn answer(mut self, code: u16, d: &str, media: &str, schema: Value) -> Op {
+        self.0["responses"][code.to_string()] =
+            json!({"description": d, "content": {media: {"schema": schema}}});
+        self
+    }
+
+    /// The 200 may also be server-sent events (`stream: true`).
+    fn streams(mut self) -> Op {
+        self.0["responses"]["200"]["content"]["text/event-stream"] = json!({"schema": {"type": "string", "description": "data: {chunk}\\n\\n … data: [DONE]"}});
+        self
+    }
+
+    fn errors(mut self, codes: &[u16]) -> Op {
+        for code in codes {
+            let d = match code {
+                400 => "Invalid input; the message names the problem and `param` the field.",
+                403 => "The key may not do this (admin-only route, model or address not allowed).",
+                404 => "No such object (or model).",
+                409 => "The name is already taken.",
+                413 => "The body is larger than the gateway accepts.",
+                429 => "Insufficient balance or key quota, or the provider rate-limits.",
+                502 => "The upstream provider failed.",
+                503 => "No channel can serve the model right now.",
+                _ => "Error.",
+            };
+            self.0["responses"][code.to_string()] =
+                json!({"description": d, "content": {"application/json": {"schema": r("Error")}}});
+        }
+        self
+    }
+}
+
+/// Add an operation under `path` for `method`.
+fn add(paths: &mut Map<String, Value>, method: &str, path: &str, op: Op) {
+    let entry = paths.entry(path.to_string()).or_insert_with(|| json!({}));
+    entry[method] = op.0;
+}
+
+fn schemas() -> Value {
+    let nano = |d: &str| json!({"type": "integer", "description": d});
+    let ms = |d: &str| json!({"type": "integer", "description": format!("{d} (milliseconds since the epoch)")});
+    let user = obj(&[
+        ("id", t("string")),
+        ("name", t("string")),
+        (
+            "role",
+            json!({"type": "string", "enum": ["root", "admin", "user"]}),
+        ),
+        ("group", t("string")),
+        ("balance_nano", nano("Spendable balance, nano-dollars.")),
+        ("used_nano", nano("Total ever charged, nano-dollars.")),
+        ("request_count", t("integer")),
+        ("enabled", t("boolean")),
+        ("created_at", ms("Creation time")),
+    ]);
+    let mut me = user.clone();
+    me["properties"]["held_nano"] = nano("Reserved for requests in flight, nano-dollars.");
+    me["properties"]["key"] = r("ApiKey");
+    me["required"]
+        .as_array_mut()
+        .expect("required list")
+        .push(json!("held_nano"));
+    let key = obj(&[
+        ("id", t("string")),
+        ("user_id", t("string")),
+        ("name", t("string")),
+        (
+            "key_hint",
+            json!({"type": "string", "description": "sk-abcd…wxyz: enough to recognise the key, never the secret."}),
+        ),
+        ("quota_limited", t("boolean")),
+        (
+            "quota_remaining_nano",
+            nano("Remaining quota when quota_limited, nano-dollars."),
+        ),
+        ("used_nano", nano("Charged through this key, nano-dollars.")),
+        ("expires_at", nt("integer")),
+        ("models", arr(t("string"))),
+        ("ip_allow", arr(t("string"))),
+        ("enabled", t("boolean")),
+        ("created_at", ms("Creation time")),
+    ]);
+    let mut created_key = key.clone();
+    created_key["properties"]["key"] =
+        json!({"type": "string", "description": "The secret (sk-…). Shown this once only."});
+    created_key["required"]
+        .as_array_mut()
+        .expect("required list")
+        .push(json!("key"));
+    let price = obj(&[
+        (
+            "model",
+            json!({"type": "string", "description": "Exact name, or a prefix pattern ending in *."}),
+        ),
+        ("input_nano_per_mtok", nano("Per 1M input tokens.")),
+        ("output_nano_per_mtok", nano("Per 1M output tokens.")),
+        ("cached_nano_per_mtok", nt("integer")),
+        ("per_call_nano", nano("Per call.")),
+        ("free", t("boolean")),
+        ("updated_at", ms("Last change")),
+        (
+            "usd",
+            obj(&[
+                ("input_per_mtok", t("number")),
+                ("output_per_mtok", t("number")),
+                ("cached_per_mtok", nt("number")),
+                ("per_call", t("number")),
+            ]),
+        ),
+    ]);
+    let log = obj(&[
+        (
+            "id",
+            json!({"type": "string", "description": "The request id, as sent in x-request-id."}),
+        ),
+        ("ts", ms("When")),
+        ("user_id", t("string")),
+        ("key_id", t("string")),
+        ("endpoint", t("string")),
+        ("model", t("string")),
+        ("channel_id", nt("string")),
+        ("stream", t("boolean")),
+        ("tokens_in", t("integer")),
+        ("tokens_out", t("integer")),
+        ("tokens_cached", t("integer")),
+        ("cost_nano", nano("Charged, nano-dollars.")),
+        ("latency_ms", t("integer")),
+        ("ttft_ms", nt("integer")),
+        (
+            "status",
+            json!({"type": "integer", "description": "HTTP status the caller got (499: stream cut short)."}),
+        ),
+        ("error", nt("string")),
+    ]);
+    let channel = obj(&[
+        ("id", t("string")),
+        ("name", t("string")),
+        ("kind", t("string")),
+        ("base_url", t("string")),
+        (
+            "keys",
+            json!({"type": "array", "items": t("string"), "description": "Hints only (***abcd); the keys themselves are never shown."}),
+        ),
+        ("models", arr(t("string"))),
+        (
+            "model_map",
+            json!({"type": "object", "additionalProperties": t("string")}),
+        ),
+        ("groups", arr(t("string"))),
+        ("priority", t("integer")),
+        ("weight", t("integer")),
+        ("enabled", t("boolean")),
+        (
+            "status",
+            json!({"type": "string", "enum": ["enabled", "disabled", "auto_disabled"]}),
+        ),
+        ("status_reason", nt("string")),
+        ("test_model", nt("string")),
+        ("created_at", ms("Creation time")),
+        ("updated_at", ms("Last change")),
+        (
+            "health",
+            obj(&[
+                ("recent_failures", t("integer")),
+                ("recent_requests", t("integer")),
+                ("benched_for_secs", nt("integer")),
+            ]),
+        ),
+    ]);
+    let test_result = obj(&[
+        ("channel_id", t("string")),
+        ("name", t("string")),
+        ("model", nt("string")),
+        ("ok", t("boolean")),
+        (
+            "status",
+            json!({"type": ["integer", "null"], "description": "The provider's HTTP status (null: no answer)."}),
+        ),
+        ("latency_ms", t("integer")),
+        ("error", nt("string")),
+    ]);
+    let ledger = obj(&[
+        ("id", t("string")),
+        ("user_id", t("string")),
+        (
+            "amount_nano",
+            nano("Added (negative: deducted), nano-dollars."),
+        ),
+        ("reason", t("string")),
+        (
+            "actor",
+            json!({"type": ["string", "null"], "description": "The user id of the admin who made the change."}),
+        ),
+        ("created_at", ms("When")),
+    ]);
+    let error = obj(&[(
+        "error",
+        obj(&[
+            ("message", t("string")),
+            ("type", t("string")),
+            ("param", nt("string")),
+            ("code", nt("string")),
+        ]),
+    )]);
+    let pass_through = |props: &[(&str, Value)], required: &[&str]| {
+        let mut s = obj(props);
+        s["required"] = json!(required);
+        s["additionalProperties"] = json!(true);
+        s
+    };
+    let usage = obj(&[
+        ("prompt_tokens", t("integer")),
+        ("completion_tokens", t("integer")),
+        ("total_tokens", t("integer")),
+    ]);
+    let model = obj(&[
+        ("id", t("string")),
+        ("object", t("string")),
+        ("created", t("integer")),
+        ("owned_by", t("string")),
+    ]);
+    let mut all = Map::new();
+    let part = json!({
+        "Error": error,
+        "User": user,
+        "Me": me,
+        "NewUser": body_schema(users::NEW_USER),
+        "UserPatch": body_schema(users::USER_PATCH),
+    });
+    all.extend(part.as_object().cloned().unwrap_or_default());
+    let part = json!({
+        "BalanceAdjust": body_schema(users::BALANCE),
+        "LedgerEntry": ledger,
+        "ApiKey": key,
+        "CreatedApiKey": created_key,
+        "NewKey": body_schema(keys::NEW_KEY),
+    });
+    all.extend(part.as_object().cloned().unwrap_or_default());
+    let part = json!({
+        "KeyPatch": body_schema(keys::KEY_PATCH),
+        "Channel": channel,
+        "ChannelCreate": body_schema(channels::CHANNEL_CREATE),
+        "ChannelPatch": body_schema(channels::CHANNEL_PATCH),
+        "ChannelTest": body_schema(channels::CHANNEL_TEST),
+    });
+    all.extend(part.as_object().cloned().unwrap_or_default());
+    let part = json!({
+        "ChannelTestResult": test_result,
+        "Price": price,
+        "PriceWrite": body_schema(prices::PRICE_WRITE),
+        "UsageLog": log,
+        "LogPage": obj(&[("data", arr(r("UsageLog"))), ("total", t("integer")), ("limit", t("integer")), ("offset", t("integer"))]),
+    });
+    all.extend(part.as_object().cloned().unwrap_or_default());
+    let part = json!({
+        "UsageSummary": obj(&[("requests", t("integer")), ("tokens_in", t("integer")), ("tokens_out", t("integer")), ("cost_nano", nano("Total charged, nano-dollars."))]),
+        "Deleted": obj(&[("deleted", t("boolean"))]),
+        "Model": model,
+        "ModelList": obj(&[("object", t("string")), ("data", arr(r("Model")))]),
+        "ChatCompletionRequest": pass_through(&[
+            ("model", t("string")),
+            ("messages", arr(obj(&[("role", t("string")), ("content", json!({"type": ["string", "array", "null"]}))]))),
+            ("stream", t("boolean")),
+            ("max_tokens", t("integer")),
+            ("max_completion_tokens", t("integer")),
+            ("n", t("integer")),
+            ("stream_options", obj(&[("include_usage", t("boolean"))])),
+        ], &["model", "messages"]),
+    });
+    all.extend(part.as_object().cloned().unwrap_or_default());
+    let part = json!({
+        "ChatCompletion": pass_through(&[
+            ("id", t("string")),
+            ("object", t("string")),
+            ("created", t("integer")),
+            ("model", t("string")),
+            ("choices", arr(obj(&[("index", t("integer")), ("message", obj(&[("role", t("string")), ("content", nt("string"))])), ("finish_reason", nt("string"))]))),
+            ("usage", usage.clone()),
+        ], &["id", "choices"]),
+        "CompletionRequest": pass_through(&[
+            ("model", t("string")),
+            ("prompt", json!({"type": ["string", "array"]})),
+            ("stream", t("boolean")),
+            ("max_tokens", t("integer")),
+            ("n", t("integer")),
+        ], &["model", "prompt"]),
+        "Completion": pass_through(&[
+            ("id", t("string")),
+            ("object", t("string")),
+            ("model", t("string")),
+            ("choices", arr(obj(&[("index", t("integer")), ("text", t("string")), ("finish_reason", nt("string"))]))),
+            ("usage", usage.clone()),
+        ], &["id", "choices"]),
+        "EmbeddingRequest": pass_through(&[
+            ("model", t("string")),
+            ("input", json!({"type": ["string", "array"]})),
+        ], &["model", "input"]),
+        "EmbeddingList": pass_through(&[
+            ("object", t("string")),
+            ("data", arr(obj(&[("index", t("integer")), ("embedding", json!({"type": ["array", "string"]}))]))),
+            ("model", t("string")),
+            ("usage", obj(&[("prompt_tokens", t("integer")), ("total_tokens", t("integer"))])),
+        ], &["data"]),
+    });
+    all.extend(part.as_object().cloned().unwrap_or_default());
+    let part = json!({
+        "ModerationRequest": pass_through(&[
+            ("model", json!({"type": "string", "description": "Default omni-moderation-latest."})),
+            ("input", json!({"type": ["string", "array"]})),
+        ], &["input"]),
+        "Moderation": pass_through(&[
+            ("id", t("string")),
+            ("model", t("string")),
+            ("results", arr(json!({"type": "object"}))),
+        ], &["results"]),
+        "ImageRequest": pass_through(&[
+            ("model", json!({"type": "string", "description": "Default dall-e-2."})),
+            ("prompt", t("string")),
+            ("n", json!({"type": "integer", "minimum": 1, "maximum": 10})),
+            ("size", t("string")),
+            ("response_format", json!({"type": "string", "enum": ["url", "b64_json"]})),
+        ], &["prompt"]),
+        "ImagesResponse": pass_through(&[
+            ("created", t("integer")),
+            ("data", arr(obj(&[("url", t("string")), ("b64_json", t("string"))]))),
+        ], &["data"]),
+        "SpeechRequest": pass_through(&[
+            ("model", t("string")),
+            ("input", t("string")),
+            ("voice", t("string")),
+            ("response_format", t("string")),
+        ], &["model", "input"]),
+    });
+    all.extend(part.as_object().cloned().unwrap_or_default());
+    let part = json!({
+        "TranscriptionRequest": pass_through(&[
+            ("file", json!({"type": "string", "contentMediaType": "application/octet-stream"})),
+            ("model", t("string")),
+            ("response_format", t("string")),
+        ], &["file", "model"]),
+        "Transcription": pass_through(&[("text", t("string"))], &["text"]),
+        "BillingSubscription": obj(&[
+            ("object", t("string")),
+            ("has_payment_method", t("boolean")),
+            ("soft_limit_usd", t("number")),
+            ("hard_limit_usd", t("number")),
+            ("system_hard_limit_usd", t("number")),
+            ("access_until", t("integer")),
+        ]),
+        "BillingUsage": obj(&[("object", t("string")), ("total_usage", json!({"type": "number", "description": "US cents."}))]),
+    });
+    all.extend(part.as_object().cloned().unwrap_or_default());
+    Value::Object(all)
+}
+
+fn admin_paths(p: &mut Map<String, Value>) {
+    let id = |what: &str| format!("The {what}'s id.");
+    add(
+        p,
+        "get",
+        "/api/openapi.json",
+        Op::new("meta", "This document")
+            .public()
+            .ok("OpenAPI 3.1 document.", json!({"type": "object"})),
+    );
+    add(p, "get", "/api/me", Op::new("users", "The caller's account")
+        .describe("The user owning the key, what is held for requests in flight, and the key itself. Any key.")
+        .ok("The caller.", r("Me")));
+
+    // Users
+    add(
+        p,
+        "get",
+        "/api/users",
+        Op::new("users", "List users (admin)")
+            .param("limit", "query", "integer", "1–1000, default 100.")
+            .param("offset", "query", "integer", "Default 0.")
+            .ok(
+                "A page of users.",
+                obj(&[
+                    ("data", arr(r("User"))),
+                    ("limit", t("integer")),
+                    ("offset", t("integer")),
+                ]),
+            )
+            .errors(&[400, 403]),
+    );
+    add(
+        p,
+        "post",
+        "/api/users",
+        Op::new("users", "Create a user (admin)")
+            .describe("Only root may create admins or roots.")
+            .body(r("NewUser"))
+            .created("The new user.", r("User"))
+            .errors(&[400, 403, 409]),
+    );
+    add(
+        p,
+        "get",
+        "/api/users/{id}",
+        Op::new("users", "Get a user (admin)")
+            .path("id", &id("user"))
+            .ok("The user.", r("User"))
+            .errors(&[403, 404]),
+    );
+    add(p, "patch", "/api/users/{id}", Op::new("users", "Change a user (admin)")
+        .describe("Only root may promote to admin or root, or change the role or enabled flag of an admin or root. The last enabled root can be neither disabled nor demoted.")
+        .path("id", &id("user"))
+        .body(r("UserPatch"))
+        .ok("The user as changed.", r("User"))
+        .errors(&[400, 403, 404, 409]));
+    add(p, "post", "/api/users/{id}/balance", Op::new("users", "Top up or deduct (admin)")
+        .describe("Adds amount_nano (negative deducts, refused beyond the balance) and records it with the reason in the ledger.")
+        .path("id", &id("user"))
+        .body(r("BalanceAdjust"))
+        .ok("The user with the new balance.", r("User"))
+        .errors(&[400, 403, 404]));
+    add(
+        p,
+        "get",
+        "/api/users/{id}/ledger",
+        Op::new("users", "Balance changes (admin)")
+            .path("id", &id("user"))
+            .param("limit", "query", "integer", "1–1000, default 100.")
+            .ok("Newest first.", list_of("LedgerEntry"))
+            .errors(&[400, 403, 404]),
+    );
+
+    // Keys
+    add(
+        p,
+        "get",
+        "/api/keys",
+        Op::new("keys", "List keys")
+            .describe("Admins: every key, or one user's with user_id. Others: their own keys only.")
+            .param(
+                "user_id",
+                "query",
+                "string",
+                "Only this user's keys (admins).",
+            )
+            .ok("Keys, without secrets.", list_of("ApiKey"))
+            .errors(&[400]),
+    );
+    add(p, "post", "/api/keys", Op::new("keys", "Create a key")
+        .describe("The secret is in the answer's `key` field, and nowhere ever again. Non-admins may only create keys for themselves; only root may create keys for another admin or root.")
+        .body(r("NewKey"))
+        .created("The key, with its secret.", r("CreatedApiKey"))
+        .errors(&[400, 403, 404]));
+    add(
+        p,
+        "get",
+        "/api/keys/{id}",
+        Op::new("keys", "Get a key (owner or admin)")
+            .path("id", &id("key"))
+            .ok("The key, without its secret.", r("ApiKey"))
+            .errors(&[404]),
+    );
+    add(
+        p,
+        "patch",
+        "/api/keys/{id}",
+        Op::new("keys", "Change a key (owner or admin)")
+            .path("id", &id("key"))
+            .body(r("KeyPatch"))
+            .ok("The key as changed.", r("ApiKey"))
+            .errors(&[400, 403, 404]),
+    );
+    add(p, "delete", "/api/keys/{id}", Op::new("keys", "Disable a key (owner or admin)")
+        .describe("The key stops working at once; it stays listed (enabled: false) so the usage log keeps its name.")
+        .path("id", &id("key"))
+        .ok("The disabled key.", r("ApiKey"))
+        .errors(&[403, 404]));
+
+    // Channels
+    add(
+        p,
+        "get",
+        "/api/channels",
+        Op::new("channels", "List channels (admin)")
+            .ok("Channels, with key hints only.", list_of("Channel"))
+            .errors(&[403]),
+    );
+    add(p, "post", "/api/channels", Op::new("channels", "Create a channel (admin)")
+        .describe("Upstream keys are encrypted with the master key before storage and never shown again.")
+        .body(r("ChannelCreate"))
+        .created("The channel.", r("Channel"))
+        .errors(&[400, 403, 409]));
+    add(
+        p,
+        "get",
+        "/api/channels/{id}",
+        Op::new("channels", "Get a channel (admin)")
+            .path("id", &id("channel"))
+            .ok("The channel.", r("Channel"))
+            .errors(&[403, 404]),
+    );
+    add(p, "patch", "/api/channels/{id}", Op::new("channels", "Change a channel (admin)")
+        .describe("Only the fields given change; `keys` replaces all keys. `enabled: true` brings back an automatically disabled channel and clears the reason.")
+        .path("id", &id("channel"))
+        .body(r("ChannelPatch"))
+        .ok("The channel as changed.", r("Channel"))
+        .errors(&[400, 403, 404, 409]));
+    add(
+        p,
+        "delete",
+        "/api/channels/{id}",
+        Op::new("channels", "Delete a channel (admin)")
+            .path("id", &id("channel"))
+            .ok("Deleted.", r("Deleted"))
+            .errors(&[403, 404]),
+    );
+    add(p, "post", "/api/channels/{id}/test", Op::new("channels", "Test a channel (admin)")
+        .describe("Sends a one-token, non-streamed chat to the provider with each of the channel's keys, disabled channels included. A refused key disables the channel automatically (status auto_disabled, with the reason).")
+        .path("id", &id("channel"))
+        .optional_body(r("ChannelTest"))
+        .ok("The outcome (a failed test is still a 200).", r("ChannelTestResult"))
+        .errors(&[400, 403, 404]));
+    add(
+        p,
+        "post",
+        "/api/channels/test",
+        Op::new("channels", "Test every channel (admin)")
+            .ok("One outcome per channel.", list_of("ChannelTestResult"))
+            .errors(&[403]),
+    );
+
+    // Prices
+    add(p, "get", "/api/prices", Op::new("prices", "List prices")
+        .describe("Any key. Integer nano-dollars, plus the same numbers in USD under `usd` for people.")
+        .ok("Every price.", list_of("Price")));
+    let model = "The model name or prefix pattern (may contain / and end in *).";
+    add(
+        p,
+        "get",
+        "/api/prices/{model}",
+        Op::new("prices", "Get a price")
+            .path("model", model)
+            .ok("The price.", r("Price"))
+            .errors(&[404]),
+    );
+    add(
+        p,
+        "put",
+        "/api/prices/{model}",
+        Op::new("prices", "Set a price (admin)")
+            .describe("Replaces the model's price; amounts left out are zero.")
+            .path("model", model)
+            .body(r("PriceWrite"))
+            .ok("The price.", r("Price"))
+            .errors(&[400, 403]),
+    );
+    add(
+        p,
+        "delete",
+        "/api/prices/{model}",
+        Op::new("prices", "Delete a price (admin)")
+            .describe(
+                "A model without a price is refused by the relay (unless a pattern prices it).",
+            )
+            .path("model", model)
+            .ok("Deleted.", r("Deleted"))
+            .errors(&[403, 404]),
+    );
+
+    // Logs
+    add(p, "get", "/api/logs", Op::new("logs", "The usage log")
+        .describe("Newest first. Non-admins only see their own requests. Rows are written in batches, so a request appears within about a second.")
+        .log_filters()
+        .ok("A page of log rows.", r("LogPage"))
+        .errors(&[400]));
+    add(
+        p,
+        "get",
+        "/api/logs/summary",
+        Op::new("logs", "Usage totals")
+            .describe("Totals over the rows the same filters select.")
+            .log_filters()
+            .ok("Totals.", r("UsageSummary"))
+            .errors(&[400]),
+    );
+}
+
+fn relay_paths(p: &mut Map<String, Value>) {
+    let relay = [400, 403, 404, 413, 429, 502, 503];
+    let json_call = |summary: &str, req: &str, resp: &str| {
+        Op::new("relay", summary)
+            .body(r(req))
+            .ok("The provider's answer.", r(resp))
+            .errors(&relay)
+    };
+    add(
+        p,
+        "get",
+        "/healthz",
+        Op::new("meta", "Liveness")
+            .public()
+            .answer(200, "The database answers.", "text/plain", t("string"))
+            .answer(
+                503,
+                "The database is unavailable.",
+                "text/plain",
+                t("string"),
+            ),
+    );
+    add(
+        p,
+        "get",
+        "/v1/models",
+        Op::new("relay", "Models this key may use").ok("OpenAI's model list.", r("ModelList")),
+    );
+    add(
+        p,
+        "get",
+        "/v1/models/{model}",
+        Op::new("relay", "One model")
+            .path("model", "Model name.")
+            .ok("The model.", r("Model"))
+            .errors(&[404]),
+    );
+    add(p, "post", "/v1/chat/completions", json_call("Chat completion", "ChatCompletionRequest", "ChatCompletion")
+        .describe("OpenAI's chat API. With `stream: true` the answer is text/event-stream; usage is always metered.")
+        .streams());
+    add(
+        p,
+        "post",
+        "/v1/completions",
+        json_call("Legacy completion", "CompletionRequest", "Completion").streams(),
+    );
+    add(
+        p,
+        "post",
+        "/v1/embeddings",
+        json_call("Embeddings", "EmbeddingRequest", "EmbeddingList"),
+    );
+    add(
+        p,
+        "post",
+        "/v1/moderations",
+        json_call("Moderation", "ModerationRequest", "Moderation"),
+    );
+    add(
+        p,
+        "post",
+        "/v1/images/generations",
+        json_call("Image generation", "ImageRequest", "ImagesResponse"),
+    );
+    add(
+        p,
+        "post",
+        "/v1/audio/speech",
+        Op::new("relay", "Text to speech")
+            .body(r("SpeechRequest"))
+            .answer(
+                200,
+                "The audio.",
+                "application/octet-stream",
+                json!({"type": "string", "contentMediaType": "application/octet-stream"}),
+            )
+            .errors(&relay),
+    );
+    let mut transcription = Op::new("relay", "Speech to text")
+        .ok("The transcription.", r("Transcription"))
+        .errors(&relay);
+    transcription.0["requestBody"] = json!({"required": true, "content": {"multipart/form-data": {"schema": r("TranscriptionRequest")}}});
+    add(p, "post", "/v1/audio/transcriptions", transcription);
+    for prefix in ["/v1", ""] {
+        add(
+            p,
+            "get",
+            &format!("{prefix}/dashboard/billing/subscription"),
+            Op::new("billing", "Legacy balance view")
+                .describe("The key's quota when it has one, else the owner's balance, in USD.")
+                .ok(
+                    "OpenAI's legacy subscription object.",
+                    r("BillingSubscription"),
+                ),
+        );
+        add(
+            p,
+            "get",
+            &format!("{prefix}/dashboard/billing/usage"),
+            Op::new("billing", "Legacy usage view").ok("Total usage in cents.", r("BillingUsage")),
+        );
+    }
+}
+
+pub(crate) fn build() -> Value {
+    let mut paths = Map::new();
+    admin_paths(&mut paths);
+    relay_paths(&mut paths);
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Switchyard",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "An OpenAI-compatible relay gateway (/v1) and its admin API (/api). Authenticate with an API key: `Authorization: Bearer sk-…`. Money is integer nano-dollars (1e-9 USD) in fields ending _nano. Errors are OpenAI's error JSON.",
+        },
+        "security": [{"bearer": []}],
+        "tags": [
+            {"name": "users"}, {"name": "keys"}, {"name": "channels"}, {"name": "prices"},
+            {"name": "logs"}, {"name": "relay"}, {"name": "billing"}, {"name": "meta"},
+        ],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "A Switchyard API key (sk-…)."}
+            },
+            "schemas": schemas(),
+        },
+    })
+}
