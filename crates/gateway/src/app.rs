@@ -20,6 +20,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .merge(relay::routes())
+        .merge(crate::task::front::routes())
         .nest("/api", admin::routes())
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use ipnet::IpNet;
-use switchyard_store::{Price, Store};
+use switchyard_store::{Channel, Price, Store};
 
 use crate::secret::{MasterKey, Redacted};
 
@@ -68,6 +68,35 @@ pub struct ChannelEntry {
 }
 
 impl ChannelEntry {
+    /// A stored channel, ready to call: keys decrypted (one that cannot be is skipped, loudly).
+    pub fn from_row(ch: &Channel, master: &MasterKey) -> ChannelEntry {
+        let keys = ch
+            .key_list()
+            .iter()
+            .filter_map(|enc| match master.decrypt(enc) {
+                Ok(k) => Some(Redacted::new(k)),
+                Err(e) => {
+                    tracing::error!(channel = %ch.name, error = e, "skipping an upstream key");
+                    None
+                }
+            })
+            .collect();
+        ChannelEntry {
+            id: ch.id.clone(),
+            name: ch.name.clone(),
+            kind: ch.kind.clone(),
+            base_url: ch.base_url.clone(),
+            keys,
+            models: ch.model_list(),
+            model_map: ch.model_map(),
+            groups: ch.groups(),
+            priority: ch.priority,
+            weight: ch.weight,
+            status: ch.status.clone(),
+            test_model: ch.test_model.clone(),
+        }
+    }
+
     pub fn serves(&self, model: &str) -> bool {
         self.models.iter().any(|m| model_matches(m, model))
     }
@@ -88,6 +117,17 @@ impl ChannelEntry {
             n => self.keys.get(rand::random::<usize>() % n),
         }
     }
+}
+
+/// Every channel kind the gateway can call: OpenAI-compatible chat, and the video providers.
+pub fn channel_kinds() -> Vec<&'static str> {
+    let mut kinds = vec!["openai"];
+    kinds.extend_from_slice(crate::task::provider::VIDEO_KINDS);
+    kinds
+}
+
+pub fn known_kind(kind: &str) -> bool {
+    channel_kinds().contains(&kind)
 }
 
 /// `gpt-4o` matches itself; `gpt-4*` (or `gpt-4-*`) matches by prefix; `*` matches all.
@@ -134,34 +174,10 @@ impl Catalog {
             c.users.insert(u.id, Arc::new(entry));
         }
         for ch in store.channels().await? {
-            if ch.status != "enabled" {
-                continue;
+            if ch.status == "enabled" {
+                c.channels
+                    .push(Arc::new(ChannelEntry::from_row(&ch, master)));
             }
-            let keys = ch
-                .key_list()
-                .iter()
-                .filter_map(|enc| match master.decrypt(enc) {
-                    Ok(k) => Some(Redacted::new(k)),
-                    Err(e) => {
-                        tracing::error!(channel = %ch.name, error = e, "skipping an upstream key");
-                        None
-                    }
-                })
-                .collect();
-            c.channels.push(Arc::new(ChannelEntry {
-                id: ch.id.clone(),
-                name: ch.name.clone(),
-                kind: ch.kind.clone(),
-                base_url: ch.base_url.clone(),
-                keys,
-                models: ch.model_list(),
-                model_map: ch.model_map(),
-                groups: ch.groups(),
-                priority: ch.priority,
-                weight: ch.weight,
-                status: ch.status.clone(),
-                test_model: ch.test_model.clone(),
-            }));
         }
         c.channels.sort_by_key(|c| std::cmp::Reverse(c.priority));
         for p in store.prices().await? {

@@ -13,11 +13,13 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod meter;
+pub mod netguard;
 pub mod price;
 pub mod relay;
 pub mod route;
 pub mod secret;
 pub mod state;
+pub mod task;
 pub mod upstream;
 pub mod usage_log;
 
@@ -90,21 +92,25 @@ impl Gateway {
         if released > 0 {
             tracing::warn!(released, "released holds left by an earlier process");
         }
-        let settings = file.gateway;
+        let listener = TcpListener::bind(&opts.listen)
+            .await
+            .with_context(|| format!("binding {}", opts.listen))?;
+        let addr = listener.local_addr()?;
+        let mut settings = file.gateway;
+        settings
+            .public_url
+            .get_or_insert_with(|| format!("http://{addr}"));
         let (logger, logger_task) = UsageLogger::start(store.clone());
         let state = Arc::new(Shared {
             catalog: Catalogs::new(store.clone(), master.clone()).await?,
             upstream: Upstream::new(settings.timeouts()),
             health: Health::new(settings.health),
+            guard: netguard::NetGuard::new(&settings.tasks.allow_private_networks),
             store,
             master,
             logger,
             settings,
         });
-        let listener = TcpListener::bind(&opts.listen)
-            .await
-            .with_context(|| format!("binding {}", opts.listen))?;
-        let addr = listener.local_addr()?;
         app::warm_up();
         Ok(Gateway {
             state,
@@ -120,7 +126,11 @@ impl Gateway {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let jobs = spawn_background(self.state.clone());
+        let jobs = [
+            spawn_background(self.state.clone()),
+            task::engine::spawn(self.state.clone()),
+            task::webhook::spawn(self.state.clone()),
+        ];
         let app =
             app::router(self.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let listener = axum::serve::ListenerExt::tap_io(self.listener, |s| {
@@ -129,7 +139,7 @@ impl Gateway {
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await?;
-        jobs.abort();
+        jobs.iter().for_each(JoinHandle::abort);
         let state = self.state;
         drop(state);
         // The writer ends once every logger handle is gone; give it a moment to flush.

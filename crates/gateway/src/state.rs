@@ -33,6 +33,45 @@ pub struct Settings {
     /// Behind a reverse proxy: take the caller's address (for key IP allow-lists) from the
     /// first `X-Forwarded-For` entry. Only turn on when the proxy sets that header itself.
     pub trust_forwarded_for: bool,
+    /// The URL callers reach this gateway at, for links it hands out (video content).
+    /// Default: `http://<listen address>`.
+    pub public_url: Option<String>,
+    pub tasks: TaskSettings,
+}
+
+/// The `[gateway.tasks]` table: asynchronous tasks (video).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct TaskSettings {
+    /// How often a running task's provider is asked for news.
+    pub poll_interval_secs: f64,
+    /// Polls that fail back off, doubling, up to this.
+    pub max_backoff_secs: f64,
+    /// A task not finished after this long is failed and refunded.
+    pub timeout_secs: f64,
+    /// How long a non-streamed chat request waits for its video before answering with the task id.
+    pub chat_wait_secs: f64,
+    /// Addresses (CIDR) the gateway may fetch from or deliver webhooks to although they are
+    /// private or loopback. Empty: only public addresses.
+    pub allow_private_networks: Vec<String>,
+}
+
+impl Default for TaskSettings {
+    fn default() -> Self {
+        TaskSettings {
+            poll_interval_secs: 3.0,
+            max_backoff_secs: 60.0,
+            timeout_secs: 86_400.0,
+            chat_wait_secs: 600.0,
+            allow_private_networks: Vec::new(),
+        }
+    }
+}
+
+impl TaskSettings {
+    pub fn poll_interval_ms(&self) -> i64 {
+        (self.poll_interval_secs.max(0.05) * 1000.0) as i64
+    }
 }
 
 impl Default for Settings {
@@ -47,6 +86,8 @@ impl Default for Settings {
             catalog_refresh_secs: 10,
             health: HealthSettings::default(),
             trust_forwarded_for: false,
+            public_url: None,
+            tasks: TaskSettings::default(),
         }
     }
 }
@@ -71,6 +112,18 @@ pub struct Shared {
     pub health: Health,
     pub logger: UsageLogger,
     pub settings: Settings,
+    pub guard: crate::netguard::NetGuard,
+}
+
+impl Shared {
+    /// The gateway's own base URL, without a trailing slash.
+    pub fn public_url(&self) -> &str {
+        self.settings
+            .public_url
+            .as_deref()
+            .unwrap_or("")
+            .trim_end_matches('/')
+    }
 }
 
 pub type AppState = Arc<Shared>;

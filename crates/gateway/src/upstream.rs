@@ -86,6 +86,15 @@ impl Upstream {
                 .body(b.clone()),
             Outgoing::Form(parts) => req.multipart(build_form(parts)),
         };
+        self.execute(req).await
+    }
+
+    /// Send any request to a provider under the first-byte timeout, with the same verdict on
+    /// failure. `Ok` means a 2xx; its body is still unread.
+    pub async fn execute(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, Failure> {
         let resp = match tokio::time::timeout(self.timeouts.first_byte, req.send()).await {
             Err(_) => {
                 return Err(Failure::transport(format!(

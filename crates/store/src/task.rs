@@ -292,6 +292,16 @@ impl Store {
         Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
+    /// Tasks still `submitting` since before `cutoff_ms`: their process died mid-submit.
+    pub async fn stuck_submissions(&self, cutoff_ms: i64) -> crate::Result<Vec<String>> {
+        let rows: Vec<(String,)> =
+            sqlx::query_as("SELECT id FROM tasks WHERE state = 'submitting' AND created_at < $1")
+                .bind(cutoff_ms)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
     /// Newest first.
     pub async fn tasks(&self, f: &TaskFilter) -> crate::Result<Vec<Task>> {
         let mut conds = Vec::new();

@@ -27,7 +27,6 @@ use crate::state::AppState;
 use crate::upstream::Outgoing;
 
 /// The only protocol the gateway speaks to providers today.
-const KINDS: &[&str] = &["openai"];
 
 pub(crate) const CHANNEL_CREATE: &[Field] = &[
     Field("name", Ty::Str, Need::Required, "Unique name."),
@@ -396,18 +395,8 @@ async fn run_test(state: &AppState, ch: &Channel, model: Option<String>) -> Valu
         }
     }
     let entry = ChannelEntry {
-        id: ch.id.clone(),
-        name: ch.name.clone(),
-        kind: ch.kind.clone(),
-        base_url: ch.base_url.clone(),
         keys: Vec::new(),
-        models: ch.model_list(),
-        model_map: ch.model_map(),
-        groups: ch.groups(),
-        priority: ch.priority,
-        weight: ch.weight,
-        status: ch.status.clone(),
-        test_model: ch.test_model.clone(),
+        ..ChannelEntry::from_row(ch, &state.master)
     };
     let body = json!({
         "model": entry.upstream_model(&model),
@@ -484,10 +473,14 @@ fn clean_keys(keys: &[String]) -> Result<Vec<String>, ApiError> {
 /// What the store does not check itself.
 fn check(w: &ChannelWrite) -> Result<(), ApiError> {
     let bad = |field: &str, msg: String| Err(ApiError::bad_request(msg).with_param(field));
-    if !KINDS.contains(&w.kind.as_str()) {
+    if !crate::catalog::known_kind(&w.kind) {
         return bad(
             "kind",
-            format!("'kind' must be one of {KINDS:?}, not {:?}.", w.kind),
+            format!(
+                "'kind' must be one of {:?}, not {:?}.",
+                crate::catalog::channel_kinds(),
+                w.kind
+            ),
         );
     }
     if w.models.is_empty() {

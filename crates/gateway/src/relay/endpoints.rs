@@ -108,9 +108,9 @@ async fn text_generation(
     inc: Incoming,
     endpoint: &'static str,
     body: Bytes,
+    mut v: Value,
     needs: &str,
 ) -> Result<Response, ApiError> {
-    let mut v = json_object(&body)?;
     let model = required_str(&v, "model")?.to_string();
     if v.get(needs).is_none() {
         return Err(
@@ -148,10 +148,17 @@ async fn chat_completions(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = bytes_or_error(body, state.settings.max_body_bytes)?;
+    let v = json_object(&body)?;
+    // Video (and later music) models answer through the task engine, in chat format.
+    let model = v.get("model").and_then(Value::as_str).unwrap_or_default();
+    if crate::task::submit::is_task_model(&state.catalog.get(), model) {
+        return crate::task::chat::handle(state, principal, v).await;
+    }
     text_generation(
         incoming(state, principal, rid),
         "/v1/chat/completions",
         body,
+        v,
         "messages",
     )
     .await
@@ -164,10 +171,12 @@ async fn completions(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = bytes_or_error(body, state.settings.max_body_bytes)?;
+    let v = json_object(&body)?;
     text_generation(
         incoming(state, principal, rid),
         "/v1/completions",
         body,
+        v,
         "prompt",
     )
     .await
