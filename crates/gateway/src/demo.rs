@@ -3,7 +3,7 @@
 
 use switchyard_store::{ChannelWrite, Price, Store};
 
-use crate::config::PriceConfig;
+use crate::config::{FileConfig, PriceConfig};
 use crate::secret::MasterKey;
 
 /// Models the demo channel serves.
@@ -49,6 +49,65 @@ fn demo_prices() -> Vec<PriceConfig> {
     ]
 }
 
+/// The video channels the demo (and the tests) run against the simulator, one per provider
+/// wire format, with their prices, as TOML.
+pub fn video_channels_toml(sim_url: &str) -> String {
+    let channel = |name: &str, kind: &str, key: &str, model: &str, upstream: &str| {
+        format!(
+            "[[channels]]\nname = \"{name}\"\nkind = \"{kind}\"\nbase_url = \"{sim_url}\"\nkeys = [\"{key}\"]\n\
+             models = [\"{model}\"]\nmodel_map = {{ \"{model}\" = \"{upstream}\" }}\n\n"
+        )
+    };
+    let price = |model: &str, field: &str, usd: &str| {
+        format!("[[prices]]\nmodel = \"{model}\"\n{field} = {usd}\n\n")
+    };
+    [
+        channel(
+            "demo-runway",
+            "runway",
+            "sk-sim-runway",
+            "runway-video",
+            "gen4_turbo",
+        ),
+        channel("demo-luma", "luma", "sk-sim-luma", "luma-video", "ray-2"),
+        channel(
+            "demo-luma-relay",
+            "luma-legacy",
+            "sk-sim-luma",
+            "luma-relay-video",
+            "ray-v2",
+        ),
+        channel(
+            "demo-kling",
+            "kling",
+            "sim-ak|sim-kling-secret",
+            "kling-video",
+            "kling-v2-master",
+        ),
+        channel(
+            "demo-sora",
+            "openai-video",
+            "sk-sim-sora",
+            "sora-2",
+            "sora-2",
+        ),
+        channel(
+            "demo-veo",
+            "veo",
+            "sim-google-key",
+            "veo-3",
+            "veo-3.0-generate-001",
+        ),
+        price("runway-video", "per_second", "0.05"),
+        price("luma-video", "per_call", "0.40"),
+        price("luma-relay-video", "per_call", "0.30"),
+        price("kling-video", "per_call", "0.28"),
+        price("sora-2", "per_second", "0.10"),
+        price("veo-3", "per_second", "0.40"),
+    ]
+    .concat()
+}
+
 pub async fn install(store: &Store, master: &MasterKey) -> anyhow::Result<()> {
     let (addr, _sim) = switchyard_sim::spawn("127.0.0.1:0").await?;
     tracing::info!(%addr, "demo providers (simulator) listening");
@@ -69,8 +128,13 @@ pub async fn install(store: &Store, master: &MasterKey) -> anyhow::Result<()> {
         Some(c) => store.update_channel(&c.id, &write).await?,
         None => store.create_channel(&write).await?,
     };
+    // Video channels are updated like the chat one; their prices, like all demo prices, are
+    // only set where the operator has none.
+    let mut videos: FileConfig = toml::from_str(&video_channels_toml(&format!("http://{addr}")))?;
+    let video_prices = std::mem::take(&mut videos.prices);
+    videos.apply(store, master).await?;
     let have: Vec<Price> = store.prices().await?;
-    for p in demo_prices() {
+    for p in demo_prices().into_iter().chain(video_prices) {
         if !have.iter().any(|h| h.model == p.model) {
             store.upsert_price(&p.to_price()?).await?;
         }

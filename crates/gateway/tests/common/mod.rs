@@ -35,12 +35,17 @@ pub fn default_config(sim_url: &str) -> String {
 retries = 2
 first_byte_timeout_secs = 1.0
 
+[gateway.tasks]
+poll_interval_secs = 0.1
+allow_private_networks = ["127.0.0.1/32"]
+
 [[channels]]
 name = "sim-main"
 base_url = "{sim_url}"
 keys = ["sk-sim-ok"]
 models = ["gpt-4o-mini", "text-embedding-3-small", "omni-moderation-latest", "dall-e-3", "tts-1", "whisper-1", "gpt-4-gizmo-*"]
 
+{videos}
 [[prices]]
 model = "gpt-4o-mini"
 input_per_mtok = 0.15
@@ -69,7 +74,8 @@ per_call = 0.006
 [[prices]]
 model = "gpt-4-gizmo-*"
 per_call = 0.01
-"#
+"#,
+        videos = switchyard_gateway::demo::video_channels_toml(sim_url)
     )
 }
 
