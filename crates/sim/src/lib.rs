@@ -7,6 +7,7 @@
 
 mod assets;
 mod fault;
+mod journal;
 // Handlers return `Result<_, Response>` to early-return errors with `?`;
 // boxing the Response would only add noise for no measurable gain.
 #[allow(clippy::result_large_err)]
@@ -30,6 +31,7 @@ use serde_json::{json, Value};
 use tokio::net::TcpListener;
 
 use fault::Faults;
+use journal::Journal;
 use stats::Stats;
 
 /// Audio uploads can be large; the default 2 MB axum limit is too small.
@@ -45,6 +47,7 @@ struct Shared {
     /// The default spec as given, and its parsed form.
     defaults: RwLock<(String, Faults)>,
     stats: Stats,
+    journal: Journal,
     next_id: AtomicU64,
 }
 
@@ -59,6 +62,7 @@ impl Sim {
         let shared = Shared {
             defaults: RwLock::new((String::new(), Faults::default())),
             stats: Stats::default(),
+            journal: Journal::default(),
             next_id: AtomicU64::new(1),
         };
         Sim {
@@ -76,6 +80,7 @@ impl Sim {
             .route("/sim/files/video.mp4", get(assets::video_mp4))
             .route("/sim/files/thumbnail.jpg", get(assets::thumbnail_jpg))
             .route("/sim/files/last_frame.jpg", get(assets::last_frame_jpg))
+            .layer(middleware::from_fn_with_state(self.clone(), record_request))
             .layer(middleware::from_fn_with_state(self.clone(), count_request))
             .layer(DefaultBodyLimit::max(BODY_LIMIT))
             .with_state(self.clone())
@@ -99,6 +104,20 @@ impl Sim {
     /// How many requests hit `path` (e.g. `/v1/chat/completions`).
     pub fn requests(&self, path: &str) -> u64 {
         self.shared.stats.get(path)
+    }
+
+    /// The most recent JSON body received on a path starting with
+    /// `path_prefix`, e.g. `last_body("/v1/image_to_video")`. Multipart
+    /// bodies come as an object of their fields, files as
+    /// `{filename, content_type, size}`.
+    pub fn last_body(&self, path_prefix: &str) -> Option<Value> {
+        self.shared.journal.last_body(path_prefix)
+    }
+
+    /// A header of the most recent request on a path starting with
+    /// `path_prefix` (`None` if that request did not send it).
+    pub fn last_header(&self, path_prefix: &str, header: &str) -> Option<String> {
+        self.shared.journal.last_header(path_prefix, header)
     }
 
     /// Effective faults for one request: defaults, then header, then model.
@@ -159,6 +178,18 @@ async fn run(listener: TcpListener, app: Router) -> std::io::Result<()> {
 async fn count_request(State(sim): State<Sim>, req: Request, next: Next) -> Response {
     sim.shared.stats.hit(req.uri().path());
     next.run(req).await
+}
+
+async fn record_request(State(sim): State<Sim>, req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_owned();
+    let headers = req.headers().clone();
+    match journal::capture(req, BODY_LIMIT).await {
+        Ok((req, body)) => {
+            sim.shared.journal.record(&path, &headers, body);
+            next.run(req).await
+        }
+        Err(resp) => resp,
+    }
 }
 
 #[derive(Deserialize)]
