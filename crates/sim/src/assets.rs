@@ -25,6 +25,9 @@ pub const VIDEO_MP4: &[u8] = include_bytes!("../assets/video.mp4");
 pub const THUMBNAIL_JPG: &[u8] = include_bytes!("../assets/thumbnail.jpg");
 /// The last frame of [`VIDEO_MP4`] as a JPEG.
 pub const LAST_FRAME_JPG: &[u8] = include_bytes!("../assets/last_frame.jpg");
+/// Frame size of [`VIDEO_MP4`] and both JPEGs, reported in task results.
+pub const VIDEO_WIDTH: u32 = 320;
+pub const VIDEO_HEIGHT: u32 = 180;
 
 /// ID3v2.4 header with an empty tag; players skip it and look for frames.
 const ID3_HEADER: [u8; 10] = [b'I', b'D', b'3', 4, 0, 0, 0, 0, 0, 0];

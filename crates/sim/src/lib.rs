@@ -15,6 +15,8 @@ mod openai;
 mod reply;
 mod sse;
 mod stats;
+#[allow(clippy::result_large_err)]
+mod video;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -33,6 +35,7 @@ use tokio::net::TcpListener;
 use fault::Faults;
 use journal::Journal;
 use stats::Stats;
+use video::{Tasks, Timing};
 
 /// Audio uploads can be large; the default 2 MB axum limit is too small.
 const BODY_LIMIT: usize = 64 * 1024 * 1024;
@@ -48,6 +51,7 @@ struct Shared {
     defaults: RwLock<(String, Faults)>,
     stats: Stats,
     journal: Journal,
+    tasks: Tasks,
     next_id: AtomicU64,
 }
 
@@ -63,6 +67,7 @@ impl Sim {
             defaults: RwLock::new((String::new(), Faults::default())),
             stats: Stats::default(),
             journal: Journal::default(),
+            tasks: Tasks::default(),
             next_id: AtomicU64::new(1),
         };
         Sim {
@@ -74,6 +79,7 @@ impl Sim {
     pub fn router(&self) -> Router {
         Router::new()
             .merge(openai::routes())
+            .merge(video::routes())
             .route("/sim/faults", get(get_faults).post(post_faults))
             .route("/sim/stats", get(get_stats))
             .route("/sim/files/image.png", get(assets::image_png))
@@ -106,6 +112,16 @@ impl Sim {
         self.shared.stats.get(path)
     }
 
+    /// Queued and running times (ms) of video tasks created from now on;
+    /// the default is 1000/3000. A task's `task_ms=Q:R` fault overrides it.
+    pub fn set_task_timing(&self, queued_ms: u64, running_ms: u64) {
+        let timing = Timing {
+            queued_ms,
+            running_ms,
+        };
+        self.shared.tasks.set_timing(timing);
+    }
+
     /// The most recent JSON body received on a path starting with
     /// `path_prefix`, e.g. `last_body("/v1/image_to_video")`. Multipart
     /// bodies come as an object of their fields, files as
@@ -127,6 +143,10 @@ impl Sim {
             faults.merge(spec);
         }
         faults
+    }
+
+    pub(crate) fn tasks(&self) -> &Tasks {
+        &self.shared.tasks
     }
 
     /// Unique, increasing number for response ids.
