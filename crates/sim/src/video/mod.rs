@@ -9,6 +9,7 @@
 
 mod luma;
 mod luma_legacy;
+mod runway;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -44,6 +45,7 @@ pub fn routes() -> Router<Sim> {
     Router::new()
         .merge(luma::routes())
         .merge(luma_legacy::routes())
+        .merge(runway::routes())
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,6 +60,7 @@ pub struct Timing {
 pub enum Kind {
     Luma,
     LumaLegacy,
+    Runway,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -68,6 +71,12 @@ pub enum Phase {
     Succeeded,
     Failed,
     Cancelled,
+}
+
+impl Phase {
+    pub fn is_final(self) -> bool {
+        matches!(self, Phase::Succeeded | Phase::Failed | Phase::Cancelled)
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -139,6 +148,13 @@ struct Store {
     tasks: HashMap<String, Task>,
     /// Ids oldest first, for eviction; deleted ids are skipped lazily.
     order: VecDeque<String>,
+}
+
+/// What `DELETE` did to a task, for providers that cancel.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Removal {
+    Cancelled,
+    Deleted,
 }
 
 impl Default for Tasks {
@@ -239,6 +255,20 @@ impl Tasks {
             return false;
         };
         store.tasks.remove(&id).is_some()
+    }
+
+    /// Cancel a task still queued or running; delete one that has ended.
+    pub fn cancel_or_delete(&self, kind: Kind, id: &str) -> Option<Removal> {
+        let mut store = self.store();
+        let task = store.find(kind, id)?;
+        let id = task.id.clone();
+        if task.phase().is_final() {
+            store.tasks.remove(&id);
+            return Some(Removal::Deleted);
+        }
+        let task = store.tasks.get_mut(&id)?;
+        task.cancelled_after = Some(task.submitted.elapsed());
+        Some(Removal::Cancelled)
     }
 
     fn store(&self) -> std::sync::MutexGuard<'_, Store> {
@@ -525,6 +555,20 @@ mod tests {
         assert_eq!(tasks.list(Kind::LumaLegacy).len(), 2);
         assert!(tasks.delete(Kind::LumaLegacy, &slow.id));
         assert!(!tasks.delete(Kind::LumaLegacy, &slow.id));
+    }
+
+    #[test]
+    fn cancel_then_delete() {
+        let tasks = Tasks::default();
+        let t = new_task(&tasks, Kind::Runway, "x", "");
+        let cancel = tasks.cancel_or_delete(Kind::Runway, &t.id);
+        assert_eq!(cancel, Some(Removal::Cancelled));
+        let phase = tasks.get(Kind::Runway, &t.id).unwrap().phase();
+        assert_eq!(phase, Phase::Cancelled);
+        let delete = tasks.cancel_or_delete(Kind::Runway, &t.id);
+        assert_eq!(delete, Some(Removal::Deleted));
+        assert!(tasks.get(Kind::Runway, &t.id).is_none());
+        assert_eq!(tasks.cancel_or_delete(Kind::Runway, &t.id), None);
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod common;
 
 mod files;
 mod luma;
+mod runway;
 
 use std::time::{Duration, Instant};
 
