@@ -5,8 +5,13 @@
 //! only, and faults (errors, latency, cut streams, missing usage) are driven
 //! by a spec set on the [`Sim`], the `x-sim-fault` header or the model name.
 
+#[allow(clippy::result_large_err)]
+mod anthropic;
 mod assets;
+mod assistant;
 mod fault;
+#[allow(clippy::result_large_err)]
+mod gemini;
 mod journal;
 // Handlers return `Result<_, Response>` to early-return errors with `?`;
 // boxing the Response would only add noise for no measurable gain.
@@ -79,6 +84,8 @@ impl Sim {
     pub fn router(&self) -> Router {
         Router::new()
             .merge(openai::routes())
+            .merge(anthropic::routes())
+            .merge(gemini::routes())
             .merge(video::routes())
             .route("/sim/faults", get(get_faults).post(post_faults))
             .route("/sim/stats", get(get_stats))

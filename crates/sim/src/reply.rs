@@ -1,6 +1,8 @@
 //! Deterministic reply text and token accounting, shared by every wire format
 //! so that billing tests can predict usage exactly: one word is one token.
 
+use serde_json::{Map, Value};
+
 /// Reply length in words when no `words` fault is set.
 pub const DEFAULT_WORDS: usize = 12;
 
@@ -77,6 +79,26 @@ pub fn piece(index: usize, word: &str) -> String {
     }
 }
 
+/// Tool-call arguments for a JSON schema: one deterministic string per required
+/// property, the first enum value if there is one (so validators accept it), else
+/// `sim-<name>`.
+pub fn tool_arguments(schema: Option<&Value>) -> Map<String, Value> {
+    let Some(schema) = schema else {
+        return Map::new();
+    };
+    let required = schema.get("required").and_then(Value::as_array);
+    let names = required.into_iter().flatten().filter_map(Value::as_str);
+    names
+        .map(|name| {
+            let first_enum = schema
+                .pointer(&format!("/properties/{name}/enum/0"))
+                .and_then(Value::as_str);
+            let value = first_enum.map_or_else(|| format!("sim-{name}"), str::to_owned);
+            (name.to_owned(), Value::String(value))
+        })
+        .collect()
+}
+
 /// Rough tokenizer: one token per started 4 characters.
 pub fn approx_tokens(text: &str) -> u64 {
     (text.chars().count() as u64).div_ceil(4)
@@ -85,6 +107,16 @@ pub fn approx_tokens(text: &str) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn arguments_cover_required() {
+        let schema = serde_json::json!({"type": "object",
+            "properties": {"unit": {"type": "string", "enum": ["c", "f"]}, "city": {"type": "string"}},
+            "required": ["city", "unit"]});
+        let args = tool_arguments(Some(&schema));
+        assert_eq!(args["city"], "sim-city");
+        assert_eq!(args["unit"], "c");
+    }
 
     #[test]
     fn pads_to_total() {

@@ -26,6 +26,19 @@ impl Frame {
         }
     }
 
+    /// A named event (`event: name`), as Anthropic streams them.
+    pub fn event(name: &str, value: &Value, content: bool) -> Frame {
+        Frame::raw(format!("event: {name}\ndata: {value}\n\n"), content)
+    }
+
+    /// An event written out in full (for formats with their own line ends).
+    pub fn raw(event: String, content: bool) -> Frame {
+        Frame {
+            data: Bytes::from(event),
+            content,
+        }
+    }
+
     pub fn done() -> Frame {
         Frame {
             data: Bytes::from_static(b"data: [DONE]\n\n"),

@@ -6,7 +6,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use bytes::Bytes;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::{bad_request, now, prepare, Req};
@@ -281,7 +281,7 @@ fn tool_answer(function: &Value) -> Answer {
         .get("name")
         .and_then(Value::as_str)
         .unwrap_or("tool");
-    let arguments = Value::Object(arguments(function.get("parameters"))).to_string();
+    let arguments = Value::Object(reply::tool_arguments(function.get("parameters"))).to_string();
     let chars: Vec<char> = arguments.chars().collect();
     let fragments = chars
         .chunks(FRAGMENT_CHARS)
@@ -295,25 +295,6 @@ fn tool_answer(function: &Value) -> Answer {
     }
 }
 
-/// One deterministic string per required property: the first enum value if
-/// there is one (so validators accept it), else `sim-<name>`.
-fn arguments(schema: Option<&Value>) -> Map<String, Value> {
-    let Some(schema) = schema else {
-        return Map::new();
-    };
-    let required = schema.get("required").and_then(Value::as_array);
-    let names = required.into_iter().flatten().filter_map(Value::as_str);
-    names
-        .map(|name| {
-            let first_enum = schema
-                .pointer(&format!("/properties/{name}/enum/0"))
-                .and_then(Value::as_str);
-            let value = first_enum.map_or_else(|| format!("sim-{name}"), str::to_owned);
-            (name.to_owned(), Value::String(value))
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -325,16 +306,6 @@ mod tests {
             {"type": "image_url", "image_url": {"url": "x"}},
             {"type": "text", "text": "cd"}]});
         assert_eq!(text_of(&m), "abcd");
-    }
-
-    #[test]
-    fn arguments_cover_required() {
-        let schema = json!({"type": "object",
-            "properties": {"unit": {"type": "string", "enum": ["c", "f"]}, "city": {"type": "string"}},
-            "required": ["city", "unit"]});
-        let args = arguments(Some(&schema));
-        assert_eq!(args["city"], "sim-city");
-        assert_eq!(args["unit"], "c");
     }
 
     #[test]
