@@ -37,6 +37,9 @@ use journal::Journal;
 use stats::Stats;
 use video::{Tasks, Timing};
 
+/// The secret the simulator verifies Kling JWTs with.
+pub use video::KLING_SECRET;
+
 /// Audio uploads can be large; the default 2 MB axum limit is too small.
 const BODY_LIMIT: usize = 64 * 1024 * 1024;
 

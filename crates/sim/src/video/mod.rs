@@ -7,6 +7,7 @@
 //! a consistent, predictable state. Whether it ends failed is decided at
 //! submission: the `task_fail` fault or `[fail]` in the prompt.
 
+mod kling;
 mod luma;
 mod luma_legacy;
 mod runway;
@@ -24,6 +25,8 @@ use sha2::{Digest, Sha256};
 
 use crate::fault::{self, Faults};
 use crate::Sim;
+
+pub use kling::SECRET as KLING_SECRET;
 
 /// Default queued and running times: `--demo` tasks finish in about 4 s.
 const DEFAULT_TIMING: Timing = Timing {
@@ -46,6 +49,7 @@ pub fn routes() -> Router<Sim> {
         .merge(luma::routes())
         .merge(luma_legacy::routes())
         .merge(runway::routes())
+        .merge(kling::routes())
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,6 +65,8 @@ pub enum Kind {
     Luma,
     LumaLegacy,
     Runway,
+    KlingText,
+    KlingImage,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -86,7 +92,8 @@ pub struct Task {
     /// The model as reported back: without any `@spec`.
     pub model: String,
     pub prompt: String,
-    /// What the provider echoes back (only Luma's official API does).
+    /// Request fields needed in later answers (Kling's duration, …); Luma's
+    /// official API echoes the whole request.
     pub request: Value,
     /// A caller-chosen alias to poll by (Kling's `external_task_id`).
     pub external_id: Option<String>,
@@ -109,6 +116,28 @@ impl Task {
         }
         let elapsed = self.submitted.elapsed().as_millis() as u64;
         phase_at(elapsed, self.timing, self.failure.is_some())
+    }
+
+    /// Unix ms when the task left the queue.
+    pub fn started_ms(&self) -> u64 {
+        self.created_ms + self.timing.queued_ms
+    }
+
+    /// Unix ms when the task finished (or will finish).
+    pub fn finished_ms(&self) -> u64 {
+        match self.cancelled_after {
+            Some(after) => self.created_ms + after.as_millis() as u64,
+            None => self.started_ms() + self.timing.running_ms,
+        }
+    }
+
+    /// Unix ms of the latest state change.
+    pub fn updated_ms(&self) -> u64 {
+        match self.phase() {
+            Phase::Queued => self.created_ms,
+            Phase::Running(_) => self.started_ms(),
+            _ => self.finished_ms(),
+        }
     }
 
     /// Absolute URL of one of the `/sim/files/` media.
@@ -200,6 +229,15 @@ impl Tasks {
             &h[16..20],
             &h[20..]
         )
+    }
+
+    /// A decimal id of `len` digits (2 to 19) with no leading zero, like
+    /// Kling's task ids.
+    pub fn digits(&self, len: u32) -> String {
+        let b = self.random();
+        let n = u64::from_le_bytes(b[..8].try_into().unwrap_or_default());
+        let low = 10u64.pow(len.clamp(2, 19) - 1);
+        (low + n % (9 * low)).to_string()
     }
 
     /// Store a new task built from a prepared request.
@@ -522,6 +560,10 @@ mod tests {
         assert_eq!(&u[14..15], "4");
         assert_ne!(u, a.uuid());
         assert_ne!(u, b.uuid());
+        let d = a.digits(18);
+        assert_eq!(d.len(), 18);
+        assert!(d.bytes().all(|c| c.is_ascii_digit()));
+        assert_ne!(d, a.digits(18));
     }
 
     fn new_task(tasks: &Tasks, kind: Kind, prompt: &str, faults: &str) -> Task {
@@ -544,6 +586,9 @@ mod tests {
         let t = new_task(&tasks, Kind::Luma, "a cat", "");
         assert!(t.failure.is_none());
         assert_eq!(t.timing, T);
+        assert_eq!(t.started_ms() - t.created_ms, 100);
+        assert_eq!(t.finished_ms() - t.created_ms, 500);
+        assert_eq!(t.updated_ms(), t.created_ms);
         assert!(tasks.get(Kind::Luma, &t.id).is_some());
         assert!(tasks.get(Kind::Luma, "ext-1").is_some());
         assert!(tasks.get(Kind::LumaLegacy, &t.id).is_none());

@@ -5,6 +5,7 @@
 mod common;
 
 mod files;
+mod kling;
 mod luma;
 mod runway;
 
