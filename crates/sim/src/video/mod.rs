@@ -11,6 +11,7 @@ mod kling;
 mod luma;
 mod luma_legacy;
 mod runway;
+mod sora;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -50,6 +51,7 @@ pub fn routes() -> Router<Sim> {
         .merge(luma_legacy::routes())
         .merge(runway::routes())
         .merge(kling::routes())
+        .merge(sora::routes())
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,6 +69,7 @@ pub enum Kind {
     Runway,
     KlingText,
     KlingImage,
+    Sora,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -229,6 +232,13 @@ impl Tasks {
             &h[16..20],
             &h[20..]
         )
+    }
+
+    /// `len` lowercase hex digits (up to 64).
+    pub fn hex(&self, len: usize) -> String {
+        let mut h = hex::encode(self.random());
+        h.truncate(len);
+        h
     }
 
     /// A decimal id of `len` digits (2 to 19) with no leading zero, like
@@ -560,6 +570,8 @@ mod tests {
         assert_eq!(&u[14..15], "4");
         assert_ne!(u, a.uuid());
         assert_ne!(u, b.uuid());
+        assert_eq!(a.hex(32).len(), 32);
+        assert_ne!(a.hex(32), b.hex(32));
         let d = a.digits(18);
         assert_eq!(d.len(), 18);
         assert!(d.bytes().all(|c| c.is_ascii_digit()));

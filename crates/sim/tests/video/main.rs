@@ -8,6 +8,7 @@ mod files;
 mod kling;
 mod luma;
 mod runway;
+mod sora;
 
 use std::time::{Duration, Instant};
 
