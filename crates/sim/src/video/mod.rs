@@ -12,6 +12,7 @@ mod luma;
 mod luma_legacy;
 mod runway;
 mod sora;
+mod veo;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -52,6 +53,7 @@ pub fn routes() -> Router<Sim> {
         .merge(runway::routes())
         .merge(kling::routes())
         .merge(sora::routes())
+        .merge(veo::routes())
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,6 +72,7 @@ pub enum Kind {
     KlingText,
     KlingImage,
     Sora,
+    Veo,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -9,6 +9,7 @@ mod kling;
 mod luma;
 mod runway;
 mod sora;
+mod veo;
 
 use std::time::{Duration, Instant};
 
