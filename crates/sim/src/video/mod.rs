@@ -557,6 +557,12 @@ mod tests {
     }
 
     #[test]
+    fn demo_tasks_finish_in_about_four_seconds() {
+        let timing = Tasks::default().timing();
+        assert_eq!(timing.queued_ms + timing.running_ms, 4000);
+    }
+
+    #[test]
     fn iso_dates() {
         assert_eq!(iso8601(0, 3), "1970-01-01T00:00:00.000Z");
         assert_eq!(iso8601(1_734_874_720_139, 6), "2024-12-22T13:38:40.139000Z");

@@ -8,6 +8,7 @@ mod files;
 mod kling;
 mod luma;
 mod runway;
+mod shared;
 mod sora;
 mod veo;
 
