@@ -132,15 +132,21 @@ fn fmt3((m, lo, hi): (f64, f64, f64), unit: &str) -> String {
     format!("{m:.2}{unit} ({lo:.2}–{hi:.2})")
 }
 
-async fn pair(
-    sim: &Proc,
-    gw: &Proc,
-    model_direct: &str,
-    model_gw: &str,
-    stream: bool,
+/// How hard and how long to drive one pair of measurements.
+#[derive(Clone, Copy)]
+struct Plan {
     workers: usize,
     secs: f64,
     runs: usize,
+}
+
+/// The same request direct to the simulator and through the gateway, interleaved.
+async fn pair(
+    sim: &Proc,
+    gw: &Proc,
+    (model_direct, model_gw): (&str, &str),
+    stream: bool,
+    plan: Plan,
 ) -> (Vec<Stats>, Vec<Stats>) {
     let direct = Target {
         url: format!("{}/v1/chat/completions", sim.url),
@@ -152,6 +158,11 @@ async fn pair(
         key: ROOT_KEY.into(),
         body: chat(model_gw, stream),
     };
+    let Plan {
+        workers,
+        secs,
+        runs,
+    } = plan;
     let (mut d, mut g) = (Vec::new(), Vec::new());
     for _ in 0..runs {
         // Interleaved, so drift on the machine hits both sides alike.
@@ -194,78 +205,52 @@ async fn main() -> anyhow::Result<()> {
         let (runs, secs) = (args.runs, args.secs);
         let smoke_scale = |n: usize| if args.smoke { n.min(8) } else { n };
 
-        let (d, g) = pair(
-            &sim,
-            &gw,
-            "gpt-4o-mini",
-            "gpt-4o-mini",
-            false,
-            smoke_scale(32),
-            secs,
-            runs,
-        )
-        .await;
-        rows.push(Row {
-            scenario: "1. non-streamed chat at peak (32 workers)".into(),
-            db: db_name.clone(),
-            direct: d,
-            gateway: g,
-            extra: Value::Null,
-        });
-        let (d, g) = pair(
-            &sim,
-            &gw,
-            "gpt-4o-mini",
-            "gpt-4o-mini",
-            false,
-            1,
-            secs,
-            runs,
-        )
-        .await;
-        rows.push(Row {
-            scenario: "2. latency at concurrency 1".into(),
-            db: db_name.clone(),
-            direct: d,
-            gateway: g,
-            extra: Value::Null,
-        });
-        let (d, g) = pair(
-            &sim,
-            &gw,
-            "gpt-4o-mini",
-            "gpt-4o-mini",
-            true,
-            smoke_scale(8),
-            secs,
-            runs,
-        )
-        .await;
-        rows.push(Row {
-            scenario: "3. streamed chat (8 workers)".into(),
-            db: db_name.clone(),
-            direct: d,
-            gateway: g,
-            extra: Value::Null,
-        });
-        let (d, g) = pair(
-            &sim,
-            &gw,
-            "gpt-4o-mini@latency_ms=20",
-            "bench-20ms",
-            false,
-            smoke_scale(64),
-            secs,
-            runs,
-        )
-        .await;
-        rows.push(Row {
-            scenario: "5. 20 ms upstream at concurrency 64".into(),
-            db: db_name.clone(),
-            direct: d,
-            gateway: g,
-            extra: Value::Null,
-        });
+        // (scenario, model sent direct, model sent through the gateway, streamed, workers)
+        let scenarios = [
+            (
+                "1. non-streamed chat at peak (32 workers)",
+                "gpt-4o-mini",
+                "gpt-4o-mini",
+                false,
+                32,
+            ),
+            (
+                "2. latency at concurrency 1",
+                "gpt-4o-mini",
+                "gpt-4o-mini",
+                false,
+                1,
+            ),
+            (
+                "3. streamed chat (8 workers)",
+                "gpt-4o-mini",
+                "gpt-4o-mini",
+                true,
+                8,
+            ),
+            (
+                "5. 20 ms upstream at concurrency 64",
+                "gpt-4o-mini@latency_ms=20",
+                "bench-20ms",
+                false,
+                64,
+            ),
+        ];
+        for (scenario, direct, via, stream, workers) in scenarios {
+            let plan = Plan {
+                workers: smoke_scale(workers),
+                secs,
+                runs,
+            };
+            let (d, g) = pair(&sim, &gw, (direct, via), stream, plan).await;
+            rows.push(Row {
+                scenario: scenario.into(),
+                db: db_name.clone(),
+                direct: d,
+                gateway: g,
+                extra: Value::Null,
+            });
+        }
         rows.push(
             slow_streams(
                 &gw,
