@@ -123,6 +123,16 @@ async fn the_seed_request_streams_progress_and_ends_with_a_playable_video() {
         );
         assert_eq!(gw.balance(&user.id).await, USD - RUNWAY_5S, "charged once");
         assert_eq!(gw.state.store.held(&user.id).await.unwrap(), 0);
+        let logs = gw.wait_logs(&user.id, 1).await;
+        assert_eq!(
+            (
+                logs[0].id.as_str(),
+                logs[0].endpoint.as_str(),
+                logs[0].cost,
+                logs[0].status
+            ),
+            (task_id.as_str(), "task:chat", RUNWAY_5S, 200)
+        );
         gw.shutdown().await;
     }
 }
@@ -177,6 +187,13 @@ async fn a_failed_video_says_why_in_the_chat_and_costs_nothing() {
             ("failed", 0)
         );
         assert_eq!(gw.balance(&user.id).await, USD, "refunded");
+        let logs = gw.wait_logs(&user.id, 1).await;
+        assert_eq!((logs[0].cost, logs[0].status), (0, 502));
+        assert!(
+            logs[0].error.as_deref().unwrap_or("").contains("simulated"),
+            "{:?}",
+            logs[0]
+        );
         gw.shutdown().await;
     }
 }

@@ -278,7 +278,7 @@ async fn fail(state: &AppState, task: &Task, why: &str) {
         settle: Settle::Release,
     };
     match state.store.finish_task(&task.id, &finish).await {
-        Ok(Some(t)) => super::engine::notify(state, &t).await,
+        Ok(Some(t)) => super::engine::ended(state, &t).await,
         Ok(None) => {}
         Err(e) => {
             tracing::error!(error = %e, task = %task.id, "could not record a failed submission")
@@ -320,7 +320,7 @@ pub async fn cancel(state: &AppState, task: &Task) -> Result<Task, ApiError> {
     let done = state.store.finish_task(&task.id, &finish).await?;
     let task = match done {
         Some(t) => {
-            super::engine::notify(state, &t).await;
+            super::engine::ended(state, &t).await;
             t
         }
         None => state
