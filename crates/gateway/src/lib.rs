@@ -61,7 +61,6 @@ pub struct Gateway {
     pub addr: SocketAddr,
     /// A root key created on this start (shown once), when none was given.
     pub new_root_key: Option<String>,
-    logger_task: JoinHandle<()>,
 }
 
 /// Holds kept longer than this are from a process that died mid-request.
@@ -100,7 +99,7 @@ impl Gateway {
         settings
             .public_url
             .get_or_insert_with(|| format!("http://{addr}"));
-        let (logger, logger_task) = UsageLogger::start(store.clone());
+        let (logger, _writer) = UsageLogger::start(store.clone());
         let state = Arc::new(Shared {
             catalog: Catalogs::new(store.clone(), master.clone()).await?,
             upstream: Upstream::new(settings.timeouts()),
@@ -117,7 +116,6 @@ impl Gateway {
             listener,
             addr,
             new_root_key,
-            logger_task,
         })
     }
 
@@ -126,11 +124,12 @@ impl Gateway {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let jobs = [
+        // Dropping this future (a crash, a test's kill) must stop the jobs too.
+        let _jobs = AbortOnDrop(vec![
             spawn_background(self.state.clone()),
             task::engine::spawn(self.state.clone()),
             task::webhook::spawn(self.state.clone()),
-        ];
+        ]);
         let app =
             app::router(self.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let listener = axum::serve::ListenerExt::tap_io(self.listener, |s| {
@@ -139,12 +138,17 @@ impl Gateway {
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await?;
-        jobs.iter().for_each(JoinHandle::abort);
-        let state = self.state;
-        drop(state);
-        // The writer ends once every logger handle is gone; give it a moment to flush.
-        let _ = tokio::time::timeout(Duration::from_secs(5), self.logger_task).await;
+        // Requests in flight have finished: write what they logged before exiting.
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.state.logger.flush()).await;
         Ok(())
+    }
+}
+
+struct AbortOnDrop(Vec<JoinHandle<()>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.iter().for_each(JoinHandle::abort);
     }
 }
 

@@ -7,15 +7,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use switchyard_store::{Store, UsageLog};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 const QUEUE: usize = 65_536;
 const BATCH: usize = 1_000;
 
+enum Msg {
+    Row(UsageLog),
+    /// Answered once every row queued before it is written.
+    Flush(oneshot::Sender<()>),
+}
+
 #[derive(Clone)]
 pub struct UsageLogger {
-    tx: mpsc::Sender<UsageLog>,
+    tx: mpsc::Sender<Msg>,
     dropped: Arc<AtomicU64>,
 }
 
@@ -34,11 +40,19 @@ impl UsageLogger {
     }
 
     pub fn log(&self, row: UsageLog) {
-        if self.tx.try_send(row).is_err() {
+        if self.tx.try_send(Msg::Row(row)).is_err() {
             let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             if n.is_power_of_two() {
                 tracing::warn!(dropped = n, "usage log queue full; rows dropped");
             }
+        }
+    }
+
+    /// Wait until everything logged so far is in the database (at shutdown).
+    pub async fn flush(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.tx.send(Msg::Flush(done)).await.is_ok() {
+            let _ = wait.await;
         }
     }
 
@@ -47,28 +61,46 @@ impl UsageLogger {
     }
 }
 
-async fn write_batches(store: Store, mut rx: mpsc::Receiver<UsageLog>) {
+async fn write_batches(store: Store, mut rx: mpsc::Receiver<Msg>) {
     let mut batch = Vec::with_capacity(BATCH);
     while let Some(first) = rx.recv().await {
-        batch.push(first);
+        let mut flushes = Vec::new();
+        take(first, &mut batch, &mut flushes);
         // Gather what arrives in the next moment, so a busy gateway writes few big batches.
         let deadline = tokio::time::sleep(Duration::from_millis(50));
         tokio::pin!(deadline);
-        while batch.len() < BATCH {
+        while batch.len() < BATCH && flushes.is_empty() {
             tokio::select! {
-                row = rx.recv() => match row { Some(r) => batch.push(r), None => break },
+                m = rx.recv() => match m { Some(m) => take(m, &mut batch, &mut flushes), None => break },
                 _ = &mut deadline => break,
             }
         }
-        for attempt in 0..3 {
-            match store.insert_logs(&batch).await {
-                Ok(()) => break,
-                Err(e) => {
-                    tracing::error!(error = %e, rows = batch.len(), attempt, "writing usage logs failed");
-                    tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
-                }
+        write(&store, &batch).await;
+        batch.clear();
+        for done in flushes {
+            let _ = done.send(());
+        }
+    }
+}
+
+fn take(m: Msg, batch: &mut Vec<UsageLog>, flushes: &mut Vec<oneshot::Sender<()>>) {
+    match m {
+        Msg::Row(r) => batch.push(r),
+        Msg::Flush(done) => flushes.push(done),
+    }
+}
+
+async fn write(store: &Store, batch: &[UsageLog]) {
+    if batch.is_empty() {
+        return;
+    }
+    for attempt in 0..3 {
+        match store.insert_logs(batch).await {
+            Ok(()) => return,
+            Err(e) => {
+                tracing::error!(error = %e, rows = batch.len(), attempt, "writing usage logs failed");
+                tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
             }
         }
-        batch.clear();
     }
 }

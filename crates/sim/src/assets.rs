@@ -1,8 +1,9 @@
-//! Tiny static files served under `/sim/files/`, so image URLs returned by the
-//! simulator point at something a client can actually download and decode.
+//! Tiny static files served under `/sim/files/`, so image and video URLs
+//! returned by the simulator point at something a client can actually
+//! download, decode and play.
 
-use axum::http::header;
-use axum::response::IntoResponse;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 
 /// A valid 8x8 RGB PNG (solid colour). Embedded as bytes so the crate has no
 /// binary files and no runtime file access.
@@ -15,6 +16,18 @@ pub const IMAGE_PNG: &[u8] = &[
     0x41, 0x78, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, //
     0x60, 0x82,
 ];
+
+/// A 2 s, 320x180, 12 fps H.264 (constrained baseline) MP4 with `+faststart`,
+/// so browsers can start playing before the whole file has arrived. Made with
+/// ffmpeg's `testsrc`; see `assets/README.md`.
+pub const VIDEO_MP4: &[u8] = include_bytes!("../assets/video.mp4");
+/// The first frame of [`VIDEO_MP4`] as a JPEG.
+pub const THUMBNAIL_JPG: &[u8] = include_bytes!("../assets/thumbnail.jpg");
+/// The last frame of [`VIDEO_MP4`] as a JPEG.
+pub const LAST_FRAME_JPG: &[u8] = include_bytes!("../assets/last_frame.jpg");
+/// Frame size of [`VIDEO_MP4`] and both JPEGs, reported in task results.
+pub const VIDEO_WIDTH: u32 = 320;
+pub const VIDEO_HEIGHT: u32 = 180;
 
 /// ID3v2.4 header with an empty tag; players skip it and look for frames.
 const ID3_HEADER: [u8; 10] = [b'I', b'D', b'3', 4, 0, 0, 0, 0, 0, 0];
@@ -38,8 +51,104 @@ pub fn speech_mp3(input_chars: usize) -> Vec<u8> {
 }
 
 /// `GET /sim/files/image.png`
-pub async fn image_png() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "image/png")], IMAGE_PNG)
+pub async fn image_png(headers: HeaderMap) -> Response {
+    serve(&headers, IMAGE_PNG, "image/png")
+}
+
+/// `GET /sim/files/video.mp4`
+pub async fn video_mp4(headers: HeaderMap) -> Response {
+    serve(&headers, VIDEO_MP4, "video/mp4")
+}
+
+/// `GET /sim/files/thumbnail.jpg`
+pub async fn thumbnail_jpg(headers: HeaderMap) -> Response {
+    serve(&headers, THUMBNAIL_JPG, "image/jpeg")
+}
+
+/// `GET /sim/files/last_frame.jpg`
+pub async fn last_frame_jpg(headers: HeaderMap) -> Response {
+    serve(&headers, LAST_FRAME_JPG, "image/jpeg")
+}
+
+/// The whole file, or the one byte range asked for: browsers' video players
+/// probe with `Range: bytes=0-` and refuse to seek without a 206.
+pub fn serve(headers: &HeaderMap, bytes: &'static [u8], content_type: &'static str) -> Response {
+    let ranged = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
+    let len = bytes.len();
+    let (status, body, content_range) = match ranged.map(|r| byte_range(r, len)) {
+        None | Some(Range::Ignored) => (StatusCode::OK, bytes, None),
+        Some(Range::Unsatisfiable) => {
+            let unsatisfiable = format!("bytes */{len}");
+            (
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                &[][..],
+                Some(unsatisfiable),
+            )
+        }
+        Some(Range::Bytes(start, end)) => (
+            StatusCode::PARTIAL_CONTENT,
+            &bytes[start..=end],
+            Some(format!("bytes {start}-{end}/{len}")),
+        ),
+    };
+    let mut resp = (status, body).into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    if let Some(range) = content_range.and_then(|r| HeaderValue::from_str(&r).ok()) {
+        h.insert(header::CONTENT_RANGE, range);
+    }
+    resp
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Range {
+    /// Inclusive byte offsets, already clamped to the file.
+    Bytes(usize, usize),
+    Unsatisfiable,
+    /// Malformed or multi-range: RFC 9110 lets a server answer 200 instead.
+    Ignored,
+}
+
+/// Parse `bytes=a-b`, `bytes=a-` or `bytes=-n` against a file of `len` bytes.
+fn byte_range(header: &str, len: usize) -> Range {
+    let Some(spec) = header.trim().strip_prefix("bytes=") else {
+        return Range::Ignored;
+    };
+    if spec.contains(',') {
+        return Range::Ignored;
+    }
+    let Some((first, last)) = spec.split_once('-') else {
+        return Range::Ignored;
+    };
+    let (first, last) = (first.trim(), last.trim());
+    let parse = |s: &str| s.parse::<usize>().ok();
+    let (start, end) = match (first.is_empty(), last.is_empty()) {
+        // Suffix form: the last n bytes.
+        (true, false) => match parse(last) {
+            Some(0) => return Range::Unsatisfiable,
+            Some(n) => (len.saturating_sub(n), len.saturating_sub(1)),
+            None => return Range::Ignored,
+        },
+        (false, _) => {
+            // An open end means "to the end of the file".
+            let end = if last.is_empty() {
+                Some(usize::MAX)
+            } else {
+                parse(last)
+            };
+            match (parse(first), end) {
+                (Some(start), Some(end)) if start <= end => (start, end.min(len.saturating_sub(1))),
+                _ => return Range::Ignored,
+            }
+        }
+        (true, true) => return Range::Ignored,
+    };
+    if start >= len {
+        return Range::Unsatisfiable;
+    }
+    Range::Bytes(start, end)
 }
 
 #[cfg(test)]
@@ -53,6 +162,30 @@ mod tests {
         assert!(short.starts_with(b"ID3"));
         assert_eq!(&short[10..12], &[0xff, 0xfb]);
         assert!(long.len() > short.len());
+    }
+
+    #[test]
+    fn media_files_have_their_magic() {
+        assert_eq!(&VIDEO_MP4[4..8], b"ftyp");
+        for jpg in [THUMBNAIL_JPG, LAST_FRAME_JPG] {
+            assert!(jpg.starts_with(&[0xff, 0xd8]));
+            assert!(jpg.ends_with(&[0xff, 0xd9]));
+        }
+    }
+
+    #[test]
+    fn parses_byte_ranges() {
+        assert_eq!(byte_range("bytes=0-9", 100), Range::Bytes(0, 9));
+        assert_eq!(byte_range("bytes=90-", 100), Range::Bytes(90, 99));
+        assert_eq!(byte_range("bytes=90-500", 100), Range::Bytes(90, 99));
+        assert_eq!(byte_range("bytes=-10", 100), Range::Bytes(90, 99));
+        assert_eq!(byte_range("bytes=-500", 100), Range::Bytes(0, 99));
+        assert_eq!(byte_range("bytes=100-", 100), Range::Unsatisfiable);
+        assert_eq!(byte_range("bytes=-0", 100), Range::Unsatisfiable);
+        assert_eq!(byte_range("bytes=5-2", 100), Range::Ignored);
+        assert_eq!(byte_range("bytes=0-1,4-5", 100), Range::Ignored);
+        assert_eq!(byte_range("items=0-1", 100), Range::Ignored);
+        assert_eq!(byte_range("bytes=x-1", 100), Range::Ignored);
     }
 
     #[test]

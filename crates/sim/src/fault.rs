@@ -18,6 +18,10 @@ pub struct Faults {
     pub words: Option<usize>,
     /// Drop usage from answers and streams.
     pub no_usage: bool,
+    /// An async task (video) ends failed instead of succeeded.
+    pub task_fail: bool,
+    /// An async task's queued and running times in ms (`task_ms=Q:R`).
+    pub task_ms: Option<(u64, u64)>,
 }
 
 impl Faults {
@@ -52,19 +56,23 @@ impl Faults {
             ("chunk_delay_ms", Some(ms)) => self.chunk_delay_ms = ms,
             ("cut_after", Some(n)) => self.cut_after = Some(n as usize),
             ("words", Some(n)) => self.words = Some(n as usize),
-            ("no_usage", _) => return self.set_no_usage(value),
+            ("no_usage", _) => return set_flag(&mut self.no_usage, value),
+            ("task_fail", _) => return set_flag(&mut self.task_fail, value),
+            ("task_ms", _) => return self.set_task_ms(value),
             _ => return false,
         }
         true
     }
 
-    fn set_no_usage(&mut self, value: Option<&str>) -> bool {
-        match value {
-            None | Some("1" | "true") => self.no_usage = true,
-            Some("0" | "false") => self.no_usage = false,
-            Some(_) => return false,
+    fn set_task_ms(&mut self, value: Option<&str>) -> bool {
+        let parsed = value.and_then(|v| v.split_once(':')).and_then(|(q, r)| {
+            let ms = |s: &str| s.trim().parse::<u64>().ok();
+            Some((ms(q)?, ms(r)?))
+        });
+        if parsed.is_some() {
+            self.task_ms = parsed;
         }
-        true
+        parsed.is_some()
     }
 
     pub async fn wait_latency(&self) {
@@ -76,6 +84,16 @@ impl Faults {
     pub fn chunk_delay(&self) -> Duration {
         Duration::from_millis(self.chunk_delay_ms)
     }
+}
+
+/// A boolean fault: bare `name` turns it on, `name=0|false` off again.
+fn set_flag(flag: &mut bool, value: Option<&str>) -> bool {
+    match value {
+        None | Some("1" | "true") => *flag = true,
+        Some("0" | "false") => *flag = false,
+        Some(_) => return false,
+    }
+    true
 }
 
 /// Split a model name like `gpt-4o-mini@status=500` into the reported model
@@ -102,6 +120,17 @@ mod tests {
         assert_eq!(f.cut_after, Some(2));
         assert_eq!(f.words, Some(3));
         assert!(f.no_usage);
+        let f = Faults::parse("task_fail,task_ms=100:400");
+        assert!(f.task_fail);
+        assert_eq!(f.task_ms, Some((100, 400)));
+    }
+
+    #[test]
+    fn task_faults_merge_and_reject_bad_timing() {
+        let mut f = Faults::parse("task_fail,task_ms=1:2");
+        f.merge("task_fail=false,task_ms=5,task_ms=x:1");
+        assert!(!f.task_fail);
+        assert_eq!(f.task_ms, Some((1, 2)));
     }
 
     #[test]

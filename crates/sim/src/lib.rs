@@ -7,6 +7,7 @@
 
 mod assets;
 mod fault;
+mod journal;
 // Handlers return `Result<_, Response>` to early-return errors with `?`;
 // boxing the Response would only add noise for no measurable gain.
 #[allow(clippy::result_large_err)]
@@ -14,6 +15,8 @@ mod openai;
 mod reply;
 mod sse;
 mod stats;
+#[allow(clippy::result_large_err)]
+mod video;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -30,7 +33,9 @@ use serde_json::{json, Value};
 use tokio::net::TcpListener;
 
 use fault::Faults;
+use journal::Journal;
 use stats::Stats;
+use video::{Tasks, Timing};
 
 /// Audio uploads can be large; the default 2 MB axum limit is too small.
 const BODY_LIMIT: usize = 64 * 1024 * 1024;
@@ -45,6 +50,8 @@ struct Shared {
     /// The default spec as given, and its parsed form.
     defaults: RwLock<(String, Faults)>,
     stats: Stats,
+    journal: Journal,
+    tasks: Tasks,
     next_id: AtomicU64,
 }
 
@@ -59,6 +66,8 @@ impl Sim {
         let shared = Shared {
             defaults: RwLock::new((String::new(), Faults::default())),
             stats: Stats::default(),
+            journal: Journal::default(),
+            tasks: Tasks::default(),
             next_id: AtomicU64::new(1),
         };
         Sim {
@@ -70,9 +79,14 @@ impl Sim {
     pub fn router(&self) -> Router {
         Router::new()
             .merge(openai::routes())
+            .merge(video::routes())
             .route("/sim/faults", get(get_faults).post(post_faults))
             .route("/sim/stats", get(get_stats))
             .route("/sim/files/image.png", get(assets::image_png))
+            .route("/sim/files/video.mp4", get(assets::video_mp4))
+            .route("/sim/files/thumbnail.jpg", get(assets::thumbnail_jpg))
+            .route("/sim/files/last_frame.jpg", get(assets::last_frame_jpg))
+            .layer(middleware::from_fn_with_state(self.clone(), record_request))
             .layer(middleware::from_fn_with_state(self.clone(), count_request))
             .layer(DefaultBodyLimit::max(BODY_LIMIT))
             .with_state(self.clone())
@@ -98,6 +112,30 @@ impl Sim {
         self.shared.stats.get(path)
     }
 
+    /// Queued and running times (ms) of video tasks created from now on;
+    /// the default is 1000/3000. A task's `task_ms=Q:R` fault overrides it.
+    pub fn set_task_timing(&self, queued_ms: u64, running_ms: u64) {
+        let timing = Timing {
+            queued_ms,
+            running_ms,
+        };
+        self.shared.tasks.set_timing(timing);
+    }
+
+    /// The most recent JSON body received on a path starting with
+    /// `path_prefix`, e.g. `last_body("/v1/image_to_video")`. Multipart
+    /// bodies come as an object of their fields, files as
+    /// `{filename, content_type, size}`.
+    pub fn last_body(&self, path_prefix: &str) -> Option<Value> {
+        self.shared.journal.last_body(path_prefix)
+    }
+
+    /// A header of the most recent request on a path starting with
+    /// `path_prefix` (`None` if that request did not send it).
+    pub fn last_header(&self, path_prefix: &str, header: &str) -> Option<String> {
+        self.shared.journal.last_header(path_prefix, header)
+    }
+
     /// Effective faults for one request: defaults, then header, then model.
     pub(crate) fn faults_for(&self, header: Option<&str>, model: Option<&str>) -> Faults {
         let mut faults = self.defaults().1;
@@ -105,6 +143,10 @@ impl Sim {
             faults.merge(spec);
         }
         faults
+    }
+
+    pub(crate) fn tasks(&self) -> &Tasks {
+        &self.shared.tasks
     }
 
     /// Unique, increasing number for response ids.
@@ -156,6 +198,18 @@ async fn run(listener: TcpListener, app: Router) -> std::io::Result<()> {
 async fn count_request(State(sim): State<Sim>, req: Request, next: Next) -> Response {
     sim.shared.stats.hit(req.uri().path());
     next.run(req).await
+}
+
+async fn record_request(State(sim): State<Sim>, req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_owned();
+    let headers = req.headers().clone();
+    match journal::capture(req, BODY_LIMIT).await {
+        Ok((req, body)) => {
+            sim.shared.journal.record(&path, &headers, body);
+            next.run(req).await
+        }
+        Err(resp) => resp,
+    }
 }
 
 #[derive(Deserialize)]

@@ -20,7 +20,7 @@ use crate::fault::{self, Faults};
 use crate::Sim;
 
 /// The key tests use to provoke an upstream authentication failure.
-const INVALID_KEY: &str = "sk-sim-invalid";
+pub const INVALID_KEY: &str = "sk-sim-invalid";
 
 const MODELS: &[&str] = &[
     "gpt-4o-mini",
@@ -98,7 +98,7 @@ fn fault_error(code: u16) -> Response {
     error(status, message, kind, None, code)
 }
 
-async fn require_key(req: Request, next: Next) -> Response {
+pub async fn require_key(req: Request, next: Next) -> Response {
     let auth = req
         .headers()
         .get(header::AUTHORIZATION)

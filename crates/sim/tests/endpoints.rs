@@ -306,3 +306,36 @@ async fn unknown_route_is_openai_404() {
     let v: Value = resp.json().await.unwrap();
     assert_eq!(v["error"]["type"], "invalid_request_error");
 }
+
+#[tokio::test]
+async fn last_body_and_header_record_what_was_sent() {
+    let s = start().await;
+    assert_eq!(s.sim.last_body("/v1/"), None);
+    let body = json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]});
+    let resp = s
+        .post("/v1/chat/completions", &body)
+        .header("x-trace", "t1");
+    resp.send().await.unwrap();
+    assert_eq!(s.sim.last_body("/v1/chat"), Some(body));
+    let auth = s.sim.last_header("/v1/chat", "authorization");
+    assert_eq!(auth.as_deref(), Some("Bearer sk-test"));
+    assert_eq!(s.sim.last_header("/v1/", "X-Trace").as_deref(), Some("t1"));
+
+    // A later GET without a body leaves the last body in place.
+    s.get("/v1/models").send().await.unwrap();
+    assert_eq!(s.sim.last_header("/v1/", "x-trace"), None);
+    assert_eq!(s.sim.last_body("/v1/").unwrap()["model"], "gpt-4o-mini");
+
+    // Multipart forms come back as fields, files as summaries.
+    let url = s.url("/v1/audio/transcriptions");
+    let req = s.client.post(&url).bearer_auth("k");
+    req.multipart(audio_form(Some("text"), "whisper-1"))
+        .send()
+        .await
+        .unwrap();
+    let form = s.sim.last_body("/v1/audio").unwrap();
+    assert_eq!(form["model"], "whisper-1");
+    assert_eq!(form["response_format"], "text");
+    assert_eq!(form["file"]["filename"], "a.mp3");
+    assert_eq!(form["file"]["size"], 1234);
+}

@@ -8,6 +8,7 @@ mod keys;
 mod logs;
 mod openapi;
 mod prices;
+mod tasks;
 mod users;
 
 use axum::extract::rejection::{BytesRejection, QueryRejection};
@@ -53,6 +54,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/logs", get(logs::list))
         .route("/logs/summary", get(logs::summary))
+        .route("/tasks", get(tasks::list))
+        .route("/tasks/{id}", get(tasks::get_one))
+        .route("/tasks/{id}/cancel", post(tasks::cancel))
+        .route("/me/webhook-secret", get(tasks::webhook_secret))
         .route("/openapi.json", get(openapi::document))
 }
 

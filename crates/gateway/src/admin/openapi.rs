@@ -6,7 +6,7 @@
 use axum::Json;
 use serde_json::{json, Map, Value};
 
-use super::{channels, keys, logs, prices, users, Field, Need, Ty};
+use super::{channels, keys, logs, prices, tasks, users, Field, Need, Ty};
 
 pub(crate) async fn document() -> Json<Value> {
     Json(build())
@@ -831,10 +831,127 @@ fn relay_paths(p: &mut Map<String, Value>) {
     }
 }
 
+/// Video tasks: the front doors and the task API.
+fn task_paths(p: &mut Map<String, Value>) {
+    let any = |d: &str| json!({"type": "object", "description": d});
+    let submit = [400, 403, 404, 429, 502, 503];
+    add(p, "get", "/api/tasks", {
+        let mut op = Op::new("tasks", "Tasks").describe("Newest first; non-admins see only their own. Each carries `answer`, the task as its front door renders it.");
+        for (name, ty, d) in tasks::PARAMS {
+            op = op.param(name, "query", ty, d);
+        }
+        op.ok("`{data: [task]}`", any("A page of tasks."))
+            .errors(&[400])
+    });
+    add(
+        p,
+        "get",
+        "/api/tasks/{id}",
+        Op::new("tasks", "One task, with its webhook deliveries")
+            .path("id", "Task id.")
+            .ok("The task.", any("A task and `deliveries`."))
+            .errors(&[404]),
+    );
+    add(
+        p,
+        "post",
+        "/api/tasks/{id}/cancel",
+        Op::new("tasks", "Cancel a task (refunds its hold)")
+            .path("id", "Task id.")
+            .ok("The task.", any("The cancelled task."))
+            .errors(&[404]),
+    );
+    add(
+        p,
+        "get",
+        "/api/me/webhook-secret",
+        Op::new("tasks", "Your webhook signing secret").ok(
+            "The secret and the signature scheme.",
+            any("`{secret, header, scheme}`"),
+        ),
+    );
+    add(p, "post", "/v1/video/generations", Op::new("video", "Submit a video (any video model)")
+        .body(any("`{model, prompt, image?, image_end?, duration?, aspect_ratio?, resolution?, loop?, negative_prompt?, seed?, notify_hook?}`"))
+        .ok("`{code, message, data{task_id, status, progress, url…}}`", any("The task.")).errors(&submit));
+    add(
+        p,
+        "get",
+        "/v1/video/generations/{id}",
+        Op::new("video", "A video task")
+            .path("id", "Task id.")
+            .ok("The task.", any("`{code, data}`"))
+            .errors(&[404]),
+    );
+    add(
+        p,
+        "get",
+        "/v1/videos",
+        Op::new("video", "Your videos (OpenAI Videos API)")
+            .param("after", "query", "string", "Cursor: a video id.")
+            .param("limit", "query", "integer", "1–100.")
+            .ok(
+                "A list of video objects.",
+                any("`{object: list, data, has_more}`"),
+            ),
+    );
+    add(
+        p,
+        "post",
+        "/v1/videos",
+        Op::new("video", "Create a video (OpenAI Videos API)")
+            .body(any("`{model, prompt, seconds, size}`"))
+            .ok("The video object.", any("OpenAI's video object."))
+            .errors(&submit),
+    );
+    add(
+        p,
+        "get",
+        "/v1/videos/{id}",
+        Op::new("video", "A video (OpenAI Videos API)")
+            .path("id", "Task id.")
+            .ok("The video object.", any("OpenAI's video object."))
+            .errors(&[404]),
+    );
+    add(
+        p,
+        "delete",
+        "/v1/videos/{id}",
+        Op::new("video", "Delete (cancel) a video")
+            .path("id", "Task id.")
+            .ok("Deleted.", any("`{id, object: video.deleted, deleted}`"))
+            .errors(&[404]),
+    );
+    add(
+        p,
+        "get",
+        "/v1/videos/{id}/content",
+        Op::new("video", "The finished video's bytes")
+            .describe(
+                "Authenticated by key, or by the signed `token` in links the gateway hands out.",
+            )
+            .path("id", "Task id.")
+            .param(
+                "variant",
+                "query",
+                "string",
+                "video (default) or thumbnail.",
+            )
+            .param("token", "query", "string", "Signature from a gateway link.")
+            .answer(
+                200,
+                "The media.",
+                "video/mp4",
+                json!({"type": "string", "contentMediaType": "video/mp4"}),
+            )
+            .errors(&[404, 409]),
+    );
+}
+
 pub(crate) fn build() -> Value {
     let mut paths = Map::new();
     admin_paths(&mut paths);
     relay_paths(&mut paths);
+    task_paths(&mut paths);
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -845,7 +962,8 @@ pub(crate) fn build() -> Value {
         "security": [{"bearer": []}],
         "tags": [
             {"name": "users"}, {"name": "keys"}, {"name": "channels"}, {"name": "prices"},
-            {"name": "logs"}, {"name": "relay"}, {"name": "billing"}, {"name": "meta"},
+            {"name": "logs"}, {"name": "tasks"}, {"name": "relay"}, {"name": "video"},
+            {"name": "billing"}, {"name": "meta"},
         ],
         "paths": paths,
         "components": {

@@ -23,6 +23,7 @@ pub struct TestGateway {
     pub sim_url: String,
     pub http: reqwest::Client,
     pub data_dir: PathBuf,
+    pub database_url: String,
     stop: Option<oneshot::Sender<()>>,
     done: Option<tokio::task::JoinHandle<()>>,
 }
@@ -95,13 +96,36 @@ impl TestGateway {
             .join("switchyard-tests")
             .join(switchyard_store::new_id("gw"));
         std::fs::create_dir_all(&data_dir).unwrap();
-        let config_path = data_dir.join("switchyard.toml");
-        std::fs::write(&config_path, config(&sim_url)).unwrap();
+        std::fs::write(data_dir.join("switchyard.toml"), config(&sim_url)).unwrap();
+        Self::boot(sim, sim_url, data_dir, fresh_database(backend).await).await
+    }
+
+    /// Kill this gateway as a crash would (tasks in flight, nothing drained), then start a new
+    /// process on the same database, data dir and simulator.
+    pub async fn restart(mut self) -> TestGateway {
+        if let Some(d) = self.done.take() {
+            d.abort();
+            let _ = d.await;
+        }
+        let (sim, sim_url, data_dir) = (
+            self.sim.clone(),
+            self.sim_url.clone(),
+            self.data_dir.clone(),
+        );
+        Self::boot(sim, sim_url, data_dir, self.database_url.clone()).await
+    }
+
+    async fn boot(
+        sim: Sim,
+        sim_url: String,
+        data_dir: PathBuf,
+        database_url: String,
+    ) -> TestGateway {
         let opts = Options {
             listen: "127.0.0.1:0".into(),
             data_dir: data_dir.clone(),
-            database_url: Some(fresh_database(backend).await),
-            config: Some(config_path),
+            database_url: Some(database_url.clone()),
+            config: Some(data_dir.join("switchyard.toml")),
             demo: false,
             root_key: Some(ROOT_KEY.into()),
             master_key: Some("test-master-key".into()),
@@ -124,6 +148,7 @@ impl TestGateway {
             sim_url,
             http: reqwest::Client::new(),
             data_dir,
+            database_url,
             stop: Some(stop),
             done: Some(done),
         }
