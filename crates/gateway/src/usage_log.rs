@@ -14,7 +14,7 @@ const QUEUE: usize = 65_536;
 const BATCH: usize = 1_000;
 
 enum Msg {
-    Row(UsageLog),
+    Row(Box<UsageLog>),
     /// Answered once every row queued before it is written.
     Flush(oneshot::Sender<()>),
 }
@@ -40,7 +40,7 @@ impl UsageLogger {
     }
 
     pub fn log(&self, row: UsageLog) {
-        if self.tx.try_send(Msg::Row(row)).is_err() {
+        if self.tx.try_send(Msg::Row(Box::new(row))).is_err() {
             let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             if n.is_power_of_two() {
                 tracing::warn!(dropped = n, "usage log queue full; rows dropped");
@@ -85,7 +85,7 @@ async fn write_batches(store: Store, mut rx: mpsc::Receiver<Msg>) {
 
 fn take(m: Msg, batch: &mut Vec<UsageLog>, flushes: &mut Vec<oneshot::Sender<()>>) {
     match m {
-        Msg::Row(r) => batch.push(r),
+        Msg::Row(r) => batch.push(*r),
         Msg::Flush(done) => flushes.push(done),
     }
 }

@@ -26,8 +26,6 @@ use crate::secret::Redacted;
 use crate::state::AppState;
 use crate::upstream::Outgoing;
 
-/// The only protocol the gateway speaks to providers today.
-
 pub(crate) const CHANNEL_CREATE: &[Field] = &[
     Field("name", Ty::Str, Need::Required, "Unique name."),
     Field(

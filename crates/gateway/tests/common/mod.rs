@@ -100,6 +100,18 @@ impl TestGateway {
         Self::boot(sim, sim_url, data_dir, fresh_database(backend).await).await
     }
 
+    /// A second gateway process on the same database, data dir and simulator (as when an
+    /// operator runs several behind a load balancer).
+    pub async fn second_process(&self) -> TestGateway {
+        Self::boot(
+            self.sim.clone(),
+            self.sim_url.clone(),
+            self.data_dir.clone(),
+            self.database_url.clone(),
+        )
+        .await
+    }
+
     /// Kill this gateway as a crash would (tasks in flight, nothing drained), then start a new
     /// process on the same database, data dir and simulator.
     pub async fn restart(mut self) -> TestGateway {
