@@ -190,10 +190,11 @@ async fn read(
     Path((family, id)): Path<(String, String)>,
 ) -> Response {
     let task = async {
+        let principal = principal?;
         if family != "text2video" && family != "image2video" {
             return Err(ApiError::not_found("route"));
         }
-        visible_task(&state, &principal?, &id).await
+        visible_task(&state, &principal, &id).await
     };
     match task.await {
         Ok(t) => Json(render(&state, &TaskView::new(&t))).into_response(),
