@@ -80,6 +80,11 @@ impl Provider {
         }
     }
 
+    /// Providers that take images as bytes: the gateway downloads (guarded) and inlines them.
+    pub fn wants_inline_images(self) -> bool {
+        matches!(self, Provider::OpenAiVideo | Provider::Veo)
+    }
+
     /// Seconds of video made when the request does not say (what is held and charged).
     pub fn default_duration(self) -> u32 {
         match self {
