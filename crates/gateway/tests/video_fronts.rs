@@ -160,6 +160,10 @@ async fn luma_door_runs_a_generation_in_the_seed_format() {
         let url = done["video"]["url"].as_str().unwrap();
         assert_eq!(done["video"]["download_url"], url);
         assert_eq!(done["video_raw"]["url"], url);
+        assert!(
+            done["video"]["width"].as_u64().unwrap() >= done["video"]["height"].as_u64().unwrap(),
+            "16:9: {done}"
+        );
         assert_mp4(&gw, url).await;
         assert_eq!(gw.balance(&user.id).await, USD - LUMA, "{b}: charged once");
         // Reading again charges nothing more.

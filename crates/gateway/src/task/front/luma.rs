@@ -160,10 +160,17 @@ pub fn render(_state: &AppState, v: &TaskView) -> Value {
         .result
         .as_ref()
         .filter(|r| v.state == TaskState::Succeeded && !r.video_url.is_empty());
-    let frame = |url: &Option<String>| {
-        url.as_ref()
-            .map(|u| json!({"url": u, "width": done.and_then(|r| r.width), "height": done.and_then(|r| r.height)}))
+    // The provider's size, else the nominal one of what was asked (Luma's clients expect one).
+    let nominal = nominal_size(
+        v.request.aspect_ratio.as_deref().unwrap_or("16:9"),
+        v.request.resolution.as_deref().unwrap_or("720p"),
+    );
+    let (width, height) = match done {
+        Some(r) if r.width.is_some() && r.height.is_some() => (r.width, r.height),
+        _ => (nominal.map(|n| n.0), nominal.map(|n| n.1)),
     };
+    let frame =
+        |url: Option<&String>| url.map(|u| json!({"url": u, "width": width, "height": height}));
     json!({
         "id": t.id,
         "prompt": v.request.prompt,
@@ -173,15 +180,50 @@ pub fn render(_state: &AppState, v: &TaskView) -> Value {
         "batch_id": "",
         "video": done.map(|r| json!({
             "url": r.video_url,
-            "width": r.width,
-            "height": r.height,
+            "width": width,
+            "height": height,
             "thumbnail": r.thumbnail_url,
             "download_url": r.video_url,
         })),
-        "video_raw": done.map(|r| json!({"url": r.video_url, "width": r.width, "height": r.height})),
+        "video_raw": done.map(|r| json!({"url": r.video_url, "width": width, "height": height})),
         "liked": null,
         "estimate_wait_seconds": null,
-        "thumbnail": frame(&done.and_then(|r| r.thumbnail_url.clone())),
-        "last_frame": frame(&done.and_then(|r| r.last_frame_url.clone())),
+        "thumbnail": frame(done.and_then(|r| r.thumbnail_url.as_ref())),
+        "last_frame": frame(done.and_then(|r| r.last_frame_url.as_ref())),
     })
+}
+
+/// Width and height of a video with this aspect ratio (`16:9`) and resolution (`720p`, the
+/// short side; `4k` is 2160), to even pixels.
+fn nominal_size(aspect: &str, resolution: &str) -> Option<(u32, u32)> {
+    let (w, h) = aspect.split_once(':')?;
+    let (w, h): (u32, u32) = (w.parse().ok()?, h.parse().ok()?);
+    let short: u32 = match resolution {
+        "4k" | "4K" => 2160,
+        r => r.strip_suffix('p')?.parse().ok()?,
+    };
+    if w == 0 || h == 0 {
+        return None;
+    }
+    let long = |a: u32, b: u32| (short * a / b).div_ceil(2) * 2;
+    Some(if w >= h {
+        (long(w, h), short)
+    } else {
+        (short, long(h, w))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nominal_size;
+
+    #[test]
+    fn nominal_sizes() {
+        assert_eq!(nominal_size("16:9", "720p"), Some((1280, 720)));
+        assert_eq!(nominal_size("9:16", "1080p"), Some((1080, 1920)));
+        assert_eq!(nominal_size("1:1", "540p"), Some((540, 540)));
+        assert_eq!(nominal_size("21:9", "720p"), Some((1680, 720)));
+        assert_eq!(nominal_size("16:9", "4k"), Some((3840, 2160)));
+        assert_eq!(nominal_size("wide", "720p"), None);
+    }
 }
