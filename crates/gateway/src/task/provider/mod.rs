@@ -127,6 +127,24 @@ impl Provider {
         }
     }
 
+    /// Check a channel's credentials without making anything: ask for a task that cannot
+    /// exist. "Not found" means the key was accepted.
+    pub async fn probe(self, t: &Target<'_>) -> Result<(), Failure> {
+        let id = match self {
+            Provider::Veo => format!("models/{}/operations/switchyard-probe", t.model),
+            Provider::Kling | Provider::OpenAiVideo => "switchyard-probe".to_string(),
+            _ => "00000000-0000-4000-8000-000000000000".to_string(),
+        };
+        match self
+            .poll(t, &id, &serde_json::json!({"family": "text2video"}))
+            .await
+        {
+            Err(f) if f.status == Some(axum::http::StatusCode::NOT_FOUND) => Ok(()),
+            Err(f) => Err(f),
+            Ok(_) => Ok(()),
+        }
+    }
+
     /// Ask the provider to stop, where it can; elsewhere the task is only dropped here.
     pub async fn cancel(self, t: &Target<'_>, id: &str) -> Result<(), Failure> {
         match self {
