@@ -102,6 +102,67 @@ impl NetGuard {
     }
 }
 
+impl NetGuard {
+    /// GET `url` (an image to inline for a provider that wants bytes), following redirects
+    /// only to permitted addresses, and refusing bodies over `max_bytes`.
+    pub async fn fetch(
+        &self,
+        url: &str,
+        max_bytes: usize,
+        timeout: Duration,
+    ) -> Result<(Vec<u8>, String), String> {
+        let mut url = Url::parse(url).map_err(|e| format!("invalid URL: {e}"))?;
+        for _ in 0..=MAX_REDIRECTS {
+            let addr = self.check(&url).await?;
+            let host = url.host_str().unwrap_or_default().to_string();
+            let client = reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .resolve(&host, addr)
+                .timeout(timeout)
+                .build()
+                .map_err(|e| e.to_string())?;
+            let mut resp = client
+                .get(url.clone())
+                .send()
+                .await
+                .map_err(|e| format!("fetching the image failed: {}", e.without_url()))?;
+            if resp.status().is_redirection() {
+                let location = resp
+                    .headers()
+                    .get("location")
+                    .and_then(|v| v.to_str().ok())
+                    .ok_or("a redirect without a Location")?;
+                url = url
+                    .join(location)
+                    .map_err(|e| format!("bad redirect: {e}"))?;
+                continue;
+            }
+            if !resp.status().is_success() {
+                return Err(format!("fetching the image failed: {}", resp.status()));
+            }
+            let mime = resp
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("application/octet-stream")
+                .to_string();
+            let mut body = Vec::new();
+            while let Some(chunk) = resp
+                .chunk()
+                .await
+                .map_err(|e| format!("reading the image failed: {}", e.without_url()))?
+            {
+                body.extend_from_slice(&chunk);
+                if body.len() > max_bytes {
+                    return Err(format!("the image is larger than {max_bytes} bytes"));
+                }
+            }
+            return Ok((body, mime));
+        }
+        Err("too many redirects".into())
+    }
+}
+
 /// Addresses on the public internet (not loopback, private, link-local, CGNAT, documentation,
 /// multicast or unspecified), seeing through IPv4-mapped IPv6.
 pub fn is_public(ip: IpAddr) -> bool {

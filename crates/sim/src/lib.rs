@@ -2,8 +2,15 @@
 //!
 //! Used by the gateway's tests, by `switchyard serve --demo` (in process) and
 //! by `switchyard sim --listen ADDR`. Replies are derived from the request
-//! only, and faults (errors, latency, cut streams, missing usage) are driven
-//! by a spec set on the [`Sim`], the `x-sim-fault` header or the model name.
+//! only, and faults (errors, latency, cut streams, missing usage, failed
+//! tasks) are driven by a spec set on the [`Sim`], the `x-sim-fault` header
+//! or the model name.
+//!
+//! Besides the OpenAI routes it speaks the video-task APIs of Luma (official
+//! and legacy relay), Runway, Kling, OpenAI Videos and Veo, whose tasks move
+//! through their states on a clock ([`Sim::set_task_timing`]) and finish
+//! with links to a real MP4 and JPEGs under `/sim/files/`. What the gateway
+//! sent is kept for assertions ([`Sim::last_body`], [`Sim::last_header`]).
 
 #[allow(clippy::result_large_err)]
 mod anthropic;
@@ -41,6 +48,9 @@ use fault::Faults;
 use journal::Journal;
 use stats::Stats;
 use video::{Tasks, Timing};
+
+/// The secret the simulator verifies Kling JWTs with.
+pub use video::KLING_SECRET;
 
 /// Audio uploads can be large; the default 2 MB axum limit is too small.
 const BODY_LIMIT: usize = 64 * 1024 * 1024;

@@ -75,7 +75,7 @@ pub fn bad_request(message: &str, param: Option<&str>) -> Response {
 }
 
 /// The error an OpenAI upstream would send with this status.
-fn fault_error(code: u16) -> Response {
+pub fn fault_error(code: u16) -> Response {
     let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let (message, kind, code) = match code {
         429 => (

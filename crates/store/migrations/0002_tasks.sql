@@ -52,7 +52,9 @@ CREATE TABLE webhook_deliveries (
     last_error      TEXT,
     next_attempt_at BIGINT NOT NULL,
     created_at      BIGINT NOT NULL,
-    delivered_at    BIGINT
+    delivered_at    BIGINT,
+    -- Order of the task's notifications (created_at can tie within a millisecond).
+    seq             BIGINT NOT NULL DEFAULT 0
 );
 CREATE INDEX webhook_due ON webhook_deliveries (status, next_attempt_at);
 CREATE INDEX webhook_task ON webhook_deliveries (task_id);

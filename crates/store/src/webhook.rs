@@ -56,8 +56,9 @@ impl Store {
     ) -> crate::Result<()> {
         let now = now_ms();
         sqlx::query(
-            "INSERT INTO webhook_deliveries (id, task_id, user_id, url, event, body, status, next_attempt_at, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7)",
+            "INSERT INTO webhook_deliveries (id, task_id, user_id, url, event, body, status, next_attempt_at, created_at, seq) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7, \
+             (SELECT COALESCE(MAX(seq), 0) + 1 FROM webhook_deliveries WHERE task_id = $2))",
         )
         .bind(new_id("whd"))
         .bind(task_id)
@@ -72,7 +73,10 @@ impl Store {
     }
 
     /// Take up to `limit` due deliveries; each is pushed `lease_ms` into the future first (a
-    /// conditional update), so two senders never send the same one at once.
+    /// conditional update), so two senders never send the same one at once. A task's
+    /// notifications go out in order: one waits while an earlier one of its task is pending
+    /// (including while that one waits for a retry), so no receiver sees `running` after
+    /// `succeeded`.
     pub async fn claim_deliveries(
         &self,
         lease_ms: i64,
@@ -80,7 +84,9 @@ impl Store {
     ) -> crate::Result<Vec<Delivery>> {
         let now = now_ms();
         let due: Vec<Delivery> = sqlx::query_as(&format!(
-            "SELECT {COLS} FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $1 \
+            "SELECT {COLS} FROM webhook_deliveries d WHERE status = 'pending' AND next_attempt_at <= $1 \
+             AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.task_id = d.task_id \
+             AND e.status = 'pending' AND (e.created_at < d.created_at OR (e.created_at = d.created_at AND e.seq < d.seq))) \
              ORDER BY created_at LIMIT {}",
             limit.max(1)
         ))

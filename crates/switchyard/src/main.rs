@@ -72,7 +72,7 @@ struct ServeArgs {
     #[arg(long, env = "SWITCHYARD_CONFIG")]
     config: Option<PathBuf>,
     /// Serve built-in simulated providers, so everything works without provider accounts.
-    #[arg(long, env = "SWITCHYARD_DEMO")]
+    #[arg(long, env = "SWITCHYARD_DEMO", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true", default_value = "false")]
     demo: bool,
 }
 

@@ -24,7 +24,8 @@ use crate::error::ApiError;
 use crate::relay::disable_channel;
 use crate::secret::Redacted;
 use crate::state::AppState;
-use crate::upstream::Outgoing;
+use crate::task::provider::{Provider, Target};
+use crate::upstream::{Failure, Outgoing};
 
 pub(crate) const CHANNEL_CREATE: &[Field] = &[
     Field("name", Ty::Str, Need::Required, "Unique name."),
@@ -416,16 +417,8 @@ async fn run_test(state: &AppState, ch: &Channel, model: Option<String>) -> Valu
             keys: key,
             ..entry.clone()
         };
-        match state
-            .upstream
-            .send(&one, "/v1/chat/completions", &body)
-            .await
-        {
-            Ok(resp) => {
-                last_status = Some(resp.status().as_u16());
-                // Read the answer so the connection goes back to the pool.
-                let _ = resp.bytes().await;
-            }
+        match attempt(state, &one, &model, &body).await {
+            Ok(status) => last_status = Some(status),
             Err(f) => {
                 if f.invalid_key {
                     disable_channel(state, &one, &f).await;
@@ -445,6 +438,36 @@ async fn run_test(state: &AppState, ch: &Channel, model: Option<String>) -> Valu
         }
     }
     result(true, last_status, Some(&model), None)
+}
+
+/// One test call with one key: a tiny chat for chat channels, a credentials probe for video
+/// channels (nothing is generated or billed upstream).
+async fn attempt(
+    state: &AppState,
+    ch: &ChannelEntry,
+    model: &str,
+    chat: &Outgoing,
+) -> Result<u16, Failure> {
+    match Provider::from_kind(&ch.kind) {
+        Some(p) => {
+            let target = Target {
+                upstream: &state.upstream,
+                channel: ch,
+                model: ch.upstream_model(model),
+            };
+            p.probe(&target).await.map(|()| 200)
+        }
+        None => {
+            let resp = state
+                .upstream
+                .send(ch, "/v1/chat/completions", chat)
+                .await?;
+            let status = resp.status().as_u16();
+            // Read the answer so the connection goes back to the pool.
+            let _ = resp.bytes().await;
+            Ok(status)
+        }
+    }
 }
 
 async fn find(state: &AppState, id: &str) -> Result<Channel, ApiError> {

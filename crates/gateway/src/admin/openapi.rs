@@ -175,6 +175,21 @@ impl Op {
     }
 }
 
+impl Op {
+    /// Errors in a native front door's own shape (Luma's, Runway's, Kling's), the 401 too.
+    fn errors_as(mut self, codes: &[u16], schema: &Value) -> Op {
+        self = self.errors(codes);
+        if let Some(r) = self.0["responses"].as_object_mut() {
+            for (code, resp) in r.iter_mut() {
+                if code.starts_with('4') || code.starts_with('5') {
+                    resp["content"]["application/json"]["schema"] = schema.clone();
+                }
+            }
+        }
+        self
+    }
+}
+
 /// Add an operation under `path` for `method`.
 fn add(paths: &mut Map<String, Value>, method: &str, path: &str, op: Op) {
     let entry = paths.entry(path.to_string()).or_insert_with(|| json!({}));
@@ -947,11 +962,108 @@ fn task_paths(p: &mut Map<String, Value>) {
     );
 }
 
+/// The native front doors: each provider's own request, answer and error shapes.
+fn native_paths(p: &mut Map<String, Value>) {
+    let any = |d: &str| json!({"type": "object", "description": d});
+    let submit = [400, 403, 404, 429, 502, 503];
+    let luma_error = any("Luma's error: `{detail}`.");
+    let runway_error = any("Runway's error: `{error}`.");
+    let kling_error = any("Kling's error: `{code (non-zero), message, request_id}`.");
+    let luma_generation = any("A generation in the legacy relay format: `{id, prompt, state (pending/processing/completed/failed), queue_state, created_at, batch_id, video{url,width,height,thumbnail,download_url}, video_raw, liked, estimate_wait_seconds, thumbnail, last_frame}`.");
+    add(p, "post", "/luma/generations", Op::new("video", "Create a generation (Luma legacy relay format)")
+        .body(any("`{user_prompt, aspect_ratio?, expand_prompt?, loop?, image_url?, image_end_url?, notify_hook?, model_name?, resolution?, duration?, model? (any video model; default luma-video)}`"))
+        .ok("The generation.", luma_generation.clone()).errors_as(&submit, &luma_error));
+    add(
+        p,
+        "get",
+        "/luma/generations/{id}",
+        Op::new("video", "A generation (Luma legacy relay format)")
+            .path("id", "Task id.")
+            .ok("The generation.", luma_generation)
+            .errors_as(&[404], &luma_error),
+    );
+    let runway_body = "`{model?, promptText, ratio? (1280:720…), duration?, seed?, notifyHook?}`";
+    for (path, summary, body) in [
+        (
+            "/runwayml/v1/image_to_video",
+            "Image to video (Runway)",
+            format!("{runway_body} plus `promptImage`: a URL or `[{{uri, position: first|last}}]`"),
+        ),
+        (
+            "/runwayml/v1/text_to_video",
+            "Text to video (Runway)",
+            format!("{runway_body} plus `negativePrompt?`"),
+        ),
+    ] {
+        add(
+            p,
+            "post",
+            path,
+            Op::new("video", summary)
+                .body(any(&body))
+                .ok("`{id}`", any("The task id."))
+                .errors_as(&submit, &runway_error),
+        );
+    }
+    add(p, "get", "/runwayml/v1/tasks/{id}", Op::new("video", "A task (Runway)").path("id", "Task id.")
+        .ok("Runway's task object.", any("`{id, createdAt, status (PENDING/RUNNING/SUCCEEDED/FAILED/CANCELLED), progress?, output?, failure?, failureCode?}`"))
+        .errors_as(&[404], &runway_error));
+    add(
+        p,
+        "delete",
+        "/runwayml/v1/tasks/{id}",
+        Op::new("video", "Cancel a task (Runway); refunds its hold")
+            .path("id", "Task id.")
+            .answer(
+                204,
+                "Cancelled (or already ended).",
+                "application/json",
+                any("No body."),
+            )
+            .errors_as(&[404], &runway_error),
+    );
+    let kling_task = any("`{code: 0, message: SUCCEED, request_id, data{task_id, task_status (submitted/processing/succeed/failed), task_status_msg, created_at, updated_at, task_result{videos[{id, url, duration}]}}}`");
+    let kling_body = "`{model_name?, prompt, negative_prompt?, aspect_ratio?, duration? (\"5\"|\"10\"), mode? (std|pro), callback_url?}`";
+    for (path, summary, body) in [
+        (
+            "/kling/v1/videos/text2video",
+            "Text to video (Kling)",
+            kling_body.to_string(),
+        ),
+        (
+            "/kling/v1/videos/image2video",
+            "Image to video (Kling)",
+            format!("{kling_body} plus `image`, `image_tail?`"),
+        ),
+    ] {
+        add(
+            p,
+            "post",
+            path,
+            Op::new("video", summary)
+                .body(any(&body))
+                .ok("The task.", kling_task.clone())
+                .errors_as(&submit, &kling_error),
+        );
+    }
+    add(
+        p,
+        "get",
+        "/kling/v1/videos/{family}/{task_id}",
+        Op::new("video", "A task (Kling)")
+            .path("family", "text2video or image2video.")
+            .path("task_id", "Task id.")
+            .ok("The task.", kling_task)
+            .errors_as(&[404], &kling_error),
+    );
+}
+
 pub(crate) fn build() -> Value {
     let mut paths = Map::new();
     admin_paths(&mut paths);
     relay_paths(&mut paths);
     task_paths(&mut paths);
+    native_paths(&mut paths);
     json!({
         "openapi": "3.1.0",
         "info": {

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use switchyard_store::{new_id, now_ms, Finish, Progress, Settle, Task};
+use switchyard_store::{new_id, now_ms, Finish, Progress, Settle, Task, UsageLog};
 use tokio::task::JoinHandle;
 
 use super::provider::{Provider, Target};
@@ -183,7 +183,7 @@ pub fn content_url(state: &AppState, task_id: &str, variant: &str) -> String {
 
 async fn finish(state: &AppState, task: &Task, f: Finish) {
     match state.store.finish_task(&task.id, &f).await {
-        Ok(Some(t)) => notify(state, &t).await,
+        Ok(Some(t)) => ended(state, &t).await,
         Ok(None) => {} // someone else ended it first: nothing more to do, nothing charged twice
         Err(e) => tracing::error!(error = %e, task = %task.id, "finishing a task failed"),
     }
@@ -223,6 +223,30 @@ async fn sweep(state: &AppState) {
             .await;
         }
     }
+}
+
+/// A task has ended: one usage-log row for its outcome (as for any request), and the webhook.
+pub async fn ended(state: &AppState, task: &Task) {
+    let status = match task.state.as_str() {
+        "succeeded" => 200,
+        "cancelled" => 499,
+        _ => 502,
+    };
+    state.logger.log(UsageLog {
+        id: task.id.clone(),
+        ts: task.finished_at.unwrap_or_else(now_ms),
+        user_id: task.user_id.clone(),
+        key_id: task.key_id.clone(),
+        endpoint: format!("task:{}", task.front),
+        model: task.model.clone(),
+        channel_id: task.channel_id.clone(),
+        cost: task.cost_charged,
+        latency_ms: task.finished_at.unwrap_or_else(now_ms) - task.created_at,
+        status,
+        error: task.error.clone(),
+        ..Default::default()
+    });
+    notify(state, task).await;
 }
 
 /// Tell the task's webhook (if any) about its new state, in its front door's format.

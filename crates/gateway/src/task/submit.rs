@@ -4,6 +4,8 @@
 
 use std::sync::Arc;
 
+use base64::Engine;
+
 use axum::http::StatusCode;
 use serde_json::Value;
 use switchyard_store::{Finish, HoldRefusal, NewTask, Settle, Submitted, Task};
@@ -161,9 +163,35 @@ fn fitting_channels(
     }
 }
 
+/// Images as `data:` URIs, downloaded through the network guard (for providers that take
+/// bytes). Done once per submission, whichever channel ends up taking it.
+async fn inlined(state: &AppState, r: &VideoRequest) -> Result<VideoRequest, ApiError> {
+    let mut out = r.clone();
+    for img in [&mut out.image, &mut out.image_end].into_iter().flatten() {
+        if img.starts_with("http://") || img.starts_with("https://") {
+            let (bytes, mime) = state
+                .guard
+                .fetch(img, MAX_IMAGE_BYTES, std::time::Duration::from_secs(20))
+                .await
+                .map_err(|e| {
+                    ApiError::bad_request(format!("The reference image could not be used: {e}"))
+                        .with_param("image_url")
+                })?;
+            *img = format!(
+                "data:{mime};base64,{}",
+                base64::engine::general_purpose::STANDARD.encode(bytes)
+            );
+        }
+    }
+    Ok(out)
+}
+
+const MAX_IMAGE_BYTES: usize = 20 * 1024 * 1024;
+
 /// Hand the task to the first channel that takes it.
 pub async fn dispatch(state: &AppState, p: Prepared) -> Result<Task, ApiError> {
     let mut last = None;
+    let mut inline_request: Option<VideoRequest> = None;
     for (attempt, (ch, provider)) in p.candidates.iter().enumerate() {
         if attempt > state.settings.retries {
             break;
@@ -176,7 +204,21 @@ pub async fn dispatch(state: &AppState, p: Prepared) -> Result<Task, ApiError> {
             channel: ch,
             model: ch.upstream_model(&p.task.model),
         };
-        match provider.submit(&target, &p.request).await {
+        let request = if provider.wants_inline_images() {
+            if inline_request.is_none() {
+                match inlined(state, &p.request).await {
+                    Ok(r) => inline_request = Some(r),
+                    Err(e) => {
+                        fail(state, &p.task, &e.message).await;
+                        return Err(e);
+                    }
+                }
+            }
+            inline_request.as_ref().unwrap_or(&p.request)
+        } else {
+            &p.request
+        };
+        match provider.submit(&target, request).await {
             Ok(acc) => {
                 state.health.record(&ch.id, Outcome::Ok);
                 let s = Submitted {
@@ -236,7 +278,7 @@ async fn fail(state: &AppState, task: &Task, why: &str) {
         settle: Settle::Release,
     };
     match state.store.finish_task(&task.id, &finish).await {
-        Ok(Some(t)) => super::engine::notify(state, &t).await,
+        Ok(Some(t)) => super::engine::ended(state, &t).await,
         Ok(None) => {}
         Err(e) => {
             tracing::error!(error = %e, task = %task.id, "could not record a failed submission")
@@ -278,7 +320,7 @@ pub async fn cancel(state: &AppState, task: &Task) -> Result<Task, ApiError> {
     let done = state.store.finish_task(&task.id, &finish).await?;
     let task = match done {
         Some(t) => {
-            super::engine::notify(state, &t).await;
+            super::engine::ended(state, &t).await;
             t
         }
         None => state

@@ -7,9 +7,12 @@
 //! a consistent, predictable state. Whether it ends failed is decided at
 //! submission: the `task_fail` fault or `[fail]` in the prompt.
 
+mod kling;
 mod luma;
 mod luma_legacy;
 mod runway;
+mod sora;
+mod veo;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,6 +27,8 @@ use sha2::{Digest, Sha256};
 
 use crate::fault::{self, Faults};
 use crate::Sim;
+
+pub use kling::SECRET as KLING_SECRET;
 
 /// Default queued and running times: `--demo` tasks finish in about 4 s.
 const DEFAULT_TIMING: Timing = Timing {
@@ -46,6 +51,9 @@ pub fn routes() -> Router<Sim> {
         .merge(luma::routes())
         .merge(luma_legacy::routes())
         .merge(runway::routes())
+        .merge(kling::routes())
+        .merge(sora::routes())
+        .merge(veo::routes())
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,6 +69,10 @@ pub enum Kind {
     Luma,
     LumaLegacy,
     Runway,
+    KlingText,
+    KlingImage,
+    Sora,
+    Veo,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -86,7 +98,8 @@ pub struct Task {
     /// The model as reported back: without any `@spec`.
     pub model: String,
     pub prompt: String,
-    /// What the provider echoes back (only Luma's official API does).
+    /// Request fields needed in later answers (Kling's duration, …); Luma's
+    /// official API echoes the whole request.
     pub request: Value,
     /// A caller-chosen alias to poll by (Kling's `external_task_id`).
     pub external_id: Option<String>,
@@ -109,6 +122,28 @@ impl Task {
         }
         let elapsed = self.submitted.elapsed().as_millis() as u64;
         phase_at(elapsed, self.timing, self.failure.is_some())
+    }
+
+    /// Unix ms when the task left the queue.
+    pub fn started_ms(&self) -> u64 {
+        self.created_ms + self.timing.queued_ms
+    }
+
+    /// Unix ms when the task finished (or will finish).
+    pub fn finished_ms(&self) -> u64 {
+        match self.cancelled_after {
+            Some(after) => self.created_ms + after.as_millis() as u64,
+            None => self.started_ms() + self.timing.running_ms,
+        }
+    }
+
+    /// Unix ms of the latest state change.
+    pub fn updated_ms(&self) -> u64 {
+        match self.phase() {
+            Phase::Queued => self.created_ms,
+            Phase::Running(_) => self.started_ms(),
+            _ => self.finished_ms(),
+        }
     }
 
     /// Absolute URL of one of the `/sim/files/` media.
@@ -200,6 +235,22 @@ impl Tasks {
             &h[16..20],
             &h[20..]
         )
+    }
+
+    /// `len` lowercase hex digits (up to 64).
+    pub fn hex(&self, len: usize) -> String {
+        let mut h = hex::encode(self.random());
+        h.truncate(len);
+        h
+    }
+
+    /// A decimal id of `len` digits (2 to 19) with no leading zero, like
+    /// Kling's task ids.
+    pub fn digits(&self, len: u32) -> String {
+        let b = self.random();
+        let n = u64::from_le_bytes(b[..8].try_into().unwrap_or_default());
+        let low = 10u64.pow(len.clamp(2, 19) - 1);
+        (low + n % (9 * low)).to_string()
     }
 
     /// Store a new task built from a prepared request.
@@ -506,6 +557,12 @@ mod tests {
     }
 
     #[test]
+    fn demo_tasks_finish_in_about_four_seconds() {
+        let timing = Tasks::default().timing();
+        assert_eq!(timing.queued_ms + timing.running_ms, 4000);
+    }
+
+    #[test]
     fn iso_dates() {
         assert_eq!(iso8601(0, 3), "1970-01-01T00:00:00.000Z");
         assert_eq!(iso8601(1_734_874_720_139, 6), "2024-12-22T13:38:40.139000Z");
@@ -522,6 +579,12 @@ mod tests {
         assert_eq!(&u[14..15], "4");
         assert_ne!(u, a.uuid());
         assert_ne!(u, b.uuid());
+        assert_eq!(a.hex(32).len(), 32);
+        assert_ne!(a.hex(32), b.hex(32));
+        let d = a.digits(18);
+        assert_eq!(d.len(), 18);
+        assert!(d.bytes().all(|c| c.is_ascii_digit()));
+        assert_ne!(d, a.digits(18));
     }
 
     fn new_task(tasks: &Tasks, kind: Kind, prompt: &str, faults: &str) -> Task {
@@ -544,6 +607,9 @@ mod tests {
         let t = new_task(&tasks, Kind::Luma, "a cat", "");
         assert!(t.failure.is_none());
         assert_eq!(t.timing, T);
+        assert_eq!(t.started_ms() - t.created_ms, 100);
+        assert_eq!(t.finished_ms() - t.created_ms, 500);
+        assert_eq!(t.updated_ms(), t.created_ms);
         assert!(tasks.get(Kind::Luma, &t.id).is_some());
         assert!(tasks.get(Kind::Luma, "ext-1").is_some());
         assert!(tasks.get(Kind::LumaLegacy, &t.id).is_none());

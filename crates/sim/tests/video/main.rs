@@ -5,8 +5,12 @@
 mod common;
 
 mod files;
+mod kling;
 mod luma;
 mod runway;
+mod shared;
+mod sora;
+mod veo;
 
 use std::time::{Duration, Instant};
 

@@ -80,6 +80,11 @@ impl Provider {
         }
     }
 
+    /// Providers that take images as bytes: the gateway downloads (guarded) and inlines them.
+    pub fn wants_inline_images(self) -> bool {
+        matches!(self, Provider::OpenAiVideo | Provider::Veo)
+    }
+
     /// Seconds of video made when the request does not say (what is held and charged).
     pub fn default_duration(self) -> u32 {
         match self {
@@ -119,6 +124,24 @@ impl Provider {
             Provider::Kling => kling::poll(t, id, meta).await,
             Provider::OpenAiVideo => openai_video::poll(t, id).await,
             Provider::Veo => veo::poll(t, id).await,
+        }
+    }
+
+    /// Check a channel's credentials without making anything: ask for a task that cannot
+    /// exist. "Not found" means the key was accepted.
+    pub async fn probe(self, t: &Target<'_>) -> Result<(), Failure> {
+        let id = match self {
+            Provider::Veo => format!("models/{}/operations/switchyard-probe", t.model),
+            Provider::Kling | Provider::OpenAiVideo => "switchyard-probe".to_string(),
+            _ => "00000000-0000-4000-8000-000000000000".to_string(),
+        };
+        match self
+            .poll(t, &id, &serde_json::json!({"family": "text2video"}))
+            .await
+        {
+            Err(f) if f.status == Some(axum::http::StatusCode::NOT_FOUND) => Ok(()),
+            Err(f) => Err(f),
+            Ok(_) => Ok(()),
         }
     }
 

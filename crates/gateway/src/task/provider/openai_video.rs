@@ -20,8 +20,10 @@ fn size(aspect: Option<&str>, resolution: Option<&str>) -> Option<&'static str> 
 }
 
 pub fn check(r: &VideoRequest) -> Result<(), String> {
-    if r.image.is_some() || r.image_end.is_some() {
-        return Err("image_url: the OpenAI Videos API takes a reference image only as an uploaded file, which this gateway does not forward yet".into());
+    if r.image_end.is_some() {
+        return Err(
+            "image_end_url: OpenAI Videos takes one reference image, not an end frame".into(),
+        );
     }
     if r.loop_video {
         return Err("loop: OpenAI Videos cannot make looping videos".into());
@@ -40,18 +42,31 @@ pub fn check(r: &VideoRequest) -> Result<(), String> {
 }
 
 pub async fn submit(t: &Target<'_>, r: &VideoRequest) -> Result<Accepted, Failure> {
-    let body = json!({
-        "model": t.model,
-        "prompt": r.prompt,
-        "seconds": r.duration.unwrap_or(4).to_string(),
-        "size": size(r.aspect_ratio.as_deref(), r.resolution.as_deref()).unwrap_or("720x1280"),
-    });
+    let seconds = r.duration.unwrap_or(4).to_string();
+    let size = size(r.aspect_ratio.as_deref(), r.resolution.as_deref()).unwrap_or("720x1280");
     let req = t
         .upstream
         .client()
         .post(t.url("/v1/videos"))
-        .bearer_auth(t.key())
-        .json(&body);
+        .bearer_auth(t.key());
+    // A reference image goes up as a file (`input_reference`), so the request is multipart.
+    let req = match r.image.as_deref().and_then(decode_data_uri) {
+        Some((bytes, mime)) => {
+            let file = reqwest::multipart::Part::bytes(bytes)
+                .file_name("reference")
+                .mime_str(&mime)
+                .map_err(|e| Failure::transport(e.to_string()))?;
+            let form = reqwest::multipart::Form::new()
+                .text("model", t.model.to_string())
+                .text("prompt", r.prompt.clone())
+                .text("seconds", seconds)
+                .text("size", size)
+                .part("input_reference", file);
+            req.multipart(form)
+        }
+        None => req
+            .json(&json!({"model": t.model, "prompt": r.prompt, "seconds": seconds, "size": size})),
+    };
     let raw = json_call(t, req).await?;
     let id = str_at(&raw, "/id")
         .ok_or_else(|| Failure::transport("OpenAI answered without a video id".into()))?;
@@ -60,6 +75,22 @@ pub async fn submit(t: &Target<'_>, r: &VideoRequest) -> Result<Accepted, Failur
         meta: Value::Null,
         raw,
     })
+}
+
+/// `data:image/png;base64,…` → (bytes, mime).
+fn decode_data_uri(uri: &str) -> Option<(Vec<u8>, String)> {
+    use base64::Engine;
+    let (head, b64) = uri.strip_prefix("data:")?.split_once(',')?;
+    let mime = head.trim_end_matches(";base64");
+    let bytes = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
+    Some((
+        bytes,
+        if mime.is_empty() {
+            "application/octet-stream".into()
+        } else {
+            mime.into()
+        },
+    ))
 }
 
 pub async fn poll(t: &Target<'_>, id: &str) -> Result<Polled, Failure> {

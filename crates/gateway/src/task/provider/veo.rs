@@ -9,11 +9,6 @@ use crate::task::{Accepted, Polled, TaskState, VideoRequest};
 use crate::upstream::Failure;
 
 pub fn check(r: &VideoRequest) -> Result<(), String> {
-    for (field, img) in [("image_url", &r.image), ("image_end_url", &r.image_end)] {
-        if img.as_deref().is_some_and(|i| !i.starts_with("data:")) {
-            return Err(format!("{field}: Veo takes images inline; send a data: URI (the gateway does not download images for Veo yet)"));
-        }
-    }
     if r.loop_video {
         return Err("loop: Veo cannot make looping videos".into());
     }
