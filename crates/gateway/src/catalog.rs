@@ -110,6 +110,14 @@ impl ChannelEntry {
             .map(String::as_str)
             .unwrap_or(model)
     }
+    /// The wire format the channel speaks.
+    pub fn format(&self) -> switchyard_wire::Format {
+        match self.kind.as_str() {
+            "anthropic" => switchyard_wire::Format::Anthropic,
+            "gemini" => switchyard_wire::Format::Gemini,
+            _ => switchyard_wire::Format::OpenAi,
+        }
+    }
     pub fn pick_key(&self) -> Option<&Redacted> {
         match self.keys.len() {
             0 => None,
@@ -119,15 +127,26 @@ impl ChannelEntry {
     }
 }
 
-/// Every channel kind the gateway can call: OpenAI-compatible chat, and the video providers.
+/// Every channel kind the gateway can call: OpenAI, Azure OpenAI, Anthropic, Gemini, the
+/// OpenAI-compatible presets (DeepSeek, Qwen, …), and the video providers.
 pub fn channel_kinds() -> Vec<&'static str> {
-    let mut kinds = vec!["openai"];
+    let mut kinds = vec!["openai", "azure", "anthropic", "gemini"];
+    kinds.extend(switchyard_wire::presets::PRESETS.iter().map(|p| p.kind));
     kinds.extend_from_slice(crate::task::provider::VIDEO_KINDS);
     kinds
 }
 
 pub fn known_kind(kind: &str) -> bool {
     channel_kinds().contains(&kind)
+}
+
+/// A channel's base URL as given, or its preset's when none is (`None`: neither).
+pub fn base_url_or_preset(kind: &str, base_url: &str) -> Option<String> {
+    let given = base_url.trim();
+    if !given.is_empty() {
+        return Some(given.to_string());
+    }
+    switchyard_wire::presets::preset(kind).map(|p| p.base_url.to_string())
 }
 
 /// `gpt-4o` matches itself; `gpt-4*` (or `gpt-4-*`) matches by prefix; `*` matches all.

@@ -29,6 +29,8 @@ pub struct ChannelConfig {
     pub name: String,
     #[serde(default = "default_kind")]
     pub kind: String,
+    /// May be left out for a preset kind (`deepseek`, `qwen`, …): its URL is filled in.
+    #[serde(default)]
     pub base_url: String,
     #[serde(default)]
     pub keys: Vec<String>,
@@ -130,10 +132,20 @@ async fn apply_channel(store: &Store, master: &MasterKey, c: &ChannelConfig) -> 
                 .map(String::from),
         );
     }
+    if !crate::catalog::known_kind(&c.kind) {
+        bail!(
+            "kind {:?} is not one of {:?}",
+            c.kind,
+            crate::catalog::channel_kinds()
+        );
+    }
+    let Some(base_url) = crate::catalog::base_url_or_preset(&c.kind, &c.base_url) else {
+        bail!("base_url is required for kind {:?}", c.kind)
+    };
     let write = ChannelWrite {
         name: c.name.clone(),
         kind: c.kind.clone(),
-        base_url: c.base_url.clone(),
+        base_url,
         keys_enc: keys.iter().map(|k| master.encrypt(k)).collect(),
         models: c.models.clone(),
         model_map: c.model_map.clone(),

@@ -49,6 +49,43 @@ fn demo_prices() -> Vec<PriceConfig> {
     ]
 }
 
+/// The chat channels of the other wire formats the demo (and the tests) run against the
+/// simulator, with their prices, as TOML: Claude on an `anthropic` channel, Gemini on a
+/// `gemini` one (the simulator serves Gemini under `/gemini`).
+pub fn provider_channels_toml(sim_url: &str) -> String {
+    format!(
+        r#"[[channels]]
+name = "demo-anthropic"
+kind = "anthropic"
+base_url = "{sim_url}"
+keys = ["sk-ant-sim"]
+models = ["claude-sonnet-4-5"]
+test_model = "claude-sonnet-4-5"
+
+[[channels]]
+name = "demo-gemini"
+kind = "gemini"
+base_url = "{sim_url}/gemini"
+keys = ["sim-gemini-key"]
+models = ["gemini-2.5-flash"]
+test_model = "gemini-2.5-flash"
+
+[[prices]]
+model = "claude-sonnet-4-5"
+input_per_mtok = 3.0
+output_per_mtok = 15.0
+cached_input_per_mtok = 0.30
+
+[[prices]]
+model = "gemini-2.5-flash"
+input_per_mtok = 0.30
+output_per_mtok = 2.50
+cached_input_per_mtok = 0.03
+
+"#
+    )
+}
+
 /// The video channels the demo (and the tests) run against the simulator, one per provider
 /// wire format, with their prices, as TOML.
 pub fn video_channels_toml(sim_url: &str) -> String {
@@ -128,13 +165,15 @@ pub async fn install(store: &Store, master: &MasterKey) -> anyhow::Result<()> {
         Some(c) => store.update_channel(&c.id, &write).await?,
         None => store.create_channel(&write).await?,
     };
-    // Video channels are updated like the chat one; their prices, like all demo prices, are
-    // only set where the operator has none.
-    let mut videos: FileConfig = toml::from_str(&video_channels_toml(&format!("http://{addr}")))?;
-    let video_prices = std::mem::take(&mut videos.prices);
-    videos.apply(store, master).await?;
+    // Anthropic, Gemini and video channels are updated like the OpenAI one; their prices,
+    // like all demo prices, are only set where the operator has none.
+    let sim = format!("http://{addr}");
+    let toml = provider_channels_toml(&sim) + &video_channels_toml(&sim);
+    let mut others: FileConfig = toml::from_str(&toml)?;
+    let other_prices = std::mem::take(&mut others.prices);
+    others.apply(store, master).await?;
     let have: Vec<Price> = store.prices().await?;
-    for p in demo_prices().into_iter().chain(video_prices) {
+    for p in demo_prices().into_iter().chain(other_prices) {
         if !have.iter().any(|h| h.model == p.model) {
             store.upsert_price(&p.to_price()?).await?;
         }

@@ -1,10 +1,12 @@
 //! One error type for the gateway. It knows whose fault an error is (and so whether another
-//! channel might succeed) and renders itself as OpenAI's error JSON.
+//! channel might succeed) and renders itself as OpenAI's error JSON, or Anthropic's or
+//! Google's for callers of those front doors.
 
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use switchyard_store::StoreError;
+use switchyard_wire::Format;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Blame {
@@ -170,6 +172,27 @@ impl ApiError {
     pub fn body(&self) -> serde_json::Value {
         json!({"error": {"message": self.message, "type": self.kind, "param": self.param, "code": self.code}})
     }
+
+    /// The error body in a caller's wire format: OpenAI's, Anthropic's
+    /// `{"type":"error","error":{"type","message"}}` or Google's `{"error":{"code","message","status"}}`.
+    pub fn body_in(&self, format: Format) -> serde_json::Value {
+        let status = self.status.as_u16();
+        match format {
+            Format::OpenAi => self.body(),
+            Format::Anthropic => switchyard_wire::anthropic::error_body(status, &self.message),
+            Format::Gemini => switchyard_wire::gemini::error_body(status, &self.message),
+        }
+    }
+
+    /// The response for a caller speaking `format`.
+    pub fn render(self, format: Format) -> Response {
+        let mut r = (self.status, axum::Json(self.body_in(format))).into_response();
+        if self.status == StatusCode::TOO_MANY_REQUESTS && self.code != Some("insufficient_quota") {
+            r.headers_mut()
+                .insert("retry-after", HeaderValue::from_static("1"));
+        }
+        r
+    }
 }
 
 impl std::fmt::Display for ApiError {
@@ -180,12 +203,7 @@ impl std::fmt::Display for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut r = (self.status, axum::Json(self.body())).into_response();
-        if self.status == StatusCode::TOO_MANY_REQUESTS && self.code != Some("insufficient_quota") {
-            r.headers_mut()
-                .insert("retry-after", HeaderValue::from_static("1"));
-        }
-        r
+        self.render(Format::OpenAi)
     }
 }
 

@@ -22,18 +22,30 @@ pub fn count_tokens(text: &str) -> i64 {
     bpe().encode_ordinary(text).len() as i64
 }
 
-/// OpenAI's `usage` object (chat, completions, embeddings).
+/// OpenAI's `usage` object (chat, completions, embeddings), and where compatible providers
+/// put theirs: inside the choice (Moonshot's streams), under `x_groq` (Groq's).
 pub fn usage_from(v: &Value) -> Option<Usage> {
-    let u = v.get("usage").filter(|u| u.is_object())?;
+    let u = v
+        .get("usage")
+        .or_else(|| v.pointer("/choices/0/usage"))
+        .or_else(|| v.pointer("/x_groq/usage"))
+        .filter(|u| u.is_object())?;
+    Some(usage_object(u))
+}
+
+fn usage_object(u: &Value) -> Usage {
     let int = |v: Option<&Value>| v.and_then(Value::as_i64).unwrap_or(0);
-    Some(Usage {
+    Usage {
         input: int(u.get("prompt_tokens").or_else(|| u.get("input_tokens"))),
         output: int(u
             .get("completion_tokens")
             .or_else(|| u.get("output_tokens"))),
-        cached: int(u.pointer("/prompt_tokens_details/cached_tokens")),
+        // DeepSeek reports cache hits as `prompt_cache_hit_tokens`.
+        cached: int(u
+            .pointer("/prompt_tokens_details/cached_tokens")
+            .or_else(|| u.get("prompt_cache_hit_tokens"))),
         ..Default::default()
-    })
+    }
 }
 
 /// All the text a request sends: chat messages (string or text parts), `prompt`, `input`.
@@ -125,6 +137,9 @@ struct Chunk<'a> {
     usage: Option<Value>,
     #[serde(default)]
     error: Option<Value>,
+    /// Groq's usage, in streams that predate `stream_options`.
+    #[serde(default)]
+    x_groq: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -135,6 +150,9 @@ struct ChunkChoice<'a> {
     text: Option<std::borrow::Cow<'a, str>>,
     #[serde(default)]
     finish_reason: Option<Value>,
+    /// Moonshot's usage, inside the last choice.
+    #[serde(default)]
+    usage: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -156,20 +174,40 @@ pub enum Seen {
 }
 
 impl StreamMeter {
+    /// One `data:` payload of an OpenAI stream.
     pub fn observe(&mut self, payload: &[u8]) -> Seen {
         if payload == b"[DONE]" {
             self.saw_done = true;
             return Seen::Done;
         }
         self.chunks += 1;
-        let Ok(chunk) = serde_json::from_slice::<Chunk>(payload) else {
-            return Seen::Data;
-        };
+        match serde_json::from_slice::<Chunk>(payload) {
+            Ok(chunk) => self.take(chunk),
+            Err(_) => Seen::Data,
+        }
+    }
+
+    /// One chunk already parsed (translated from another provider's stream).
+    pub fn observe_value(&mut self, chunk: &Value) -> Seen {
+        self.chunks += 1;
+        match Chunk::deserialize(chunk) {
+            Ok(chunk) => self.take(chunk),
+            Err(_) => Seen::Data,
+        }
+    }
+
+    fn take(&mut self, chunk: Chunk) -> Seen {
         if chunk.error.is_some() {
             return Seen::Error;
         }
-        if let Some(u) = chunk.usage.filter(Value::is_object) {
-            self.usage = usage_from(&serde_json::json!({ "usage": u }));
+        let usage = chunk
+            .usage
+            .as_ref()
+            .or_else(|| chunk.choices.iter().find_map(|c| c.usage.as_ref()))
+            .or_else(|| chunk.x_groq.as_ref().and_then(|x| x.get("usage")))
+            .filter(|u| u.is_object());
+        if let Some(u) = usage {
+            self.usage = Some(usage_object(u));
             if chunk.choices.is_empty() {
                 return Seen::UsageOnly;
             }
@@ -278,6 +316,23 @@ mod tests {
             }
         );
         assert_eq!(m.observe(br#"{"error":{"message":"x"}}"#), Seen::Error);
+    }
+
+    #[test]
+    fn usage_where_compatible_providers_put_it() {
+        // Moonshot: inside the last choice; Groq: under x_groq; DeepSeek: cache hits.
+        let mut m = StreamMeter::default();
+        m.observe(br#"{"choices":[{"delta":{},"finish_reason":"stop","usage":{"prompt_tokens":7,"completion_tokens":3}}]}"#);
+        assert_eq!(
+            (m.finish(&json!({})).input, m.finish(&json!({})).output),
+            (7, 3)
+        );
+        let mut g = StreamMeter::default();
+        let chunk = json!({"choices":[{"delta":{},"finish_reason":"stop"}],"x_groq":{"usage":{"prompt_tokens":4,"completion_tokens":2}}});
+        g.observe_value(&chunk);
+        assert_eq!(g.finish(&json!({})).input, 4);
+        let ds = json!({"usage": {"prompt_tokens": 10, "completion_tokens": 1, "prompt_cache_hit_tokens": 6}});
+        assert_eq!(usage_from(&ds).unwrap().cached, 6);
     }
 
     #[test]

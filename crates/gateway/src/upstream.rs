@@ -7,8 +7,6 @@ use axum::http::StatusCode;
 use bytes::Bytes;
 use serde_json::Value;
 
-use crate::catalog::ChannelEntry;
-
 #[derive(Debug, Clone, Copy)]
 pub struct Timeouts {
     pub connect: Duration,
@@ -21,6 +19,15 @@ pub struct Timeouts {
 pub struct Upstream {
     client: reqwest::Client,
     timeouts: Timeouts,
+}
+
+/// How a provider takes its key (none is sent when the channel has none).
+#[derive(Debug, Clone, Copy)]
+pub enum Auth<'a> {
+    /// `Authorization: Bearer KEY` (OpenAI and the compatible providers).
+    Bearer(Option<&'a str>),
+    /// A header of its own: `x-api-key` (Anthropic), `x-goog-api-key` (Gemini), `api-key` (Azure).
+    Header(&'static str, Option<&'a str>),
 }
 
 /// A body ready to send; multipart forms are rebuilt per attempt (a form can be sent once).
@@ -68,25 +75,20 @@ impl Upstream {
         &self.client
     }
 
-    /// Send one attempt. `Ok` means the provider answered 2xx; the body is still unread.
-    pub async fn send(
-        &self,
-        ch: &ChannelEntry,
-        path: &str,
-        body: &Outgoing,
-    ) -> Result<reqwest::Response, Failure> {
-        let url = join_url(&ch.base_url, path);
+    /// A POST of `body` to `url` with the channel's credentials as the provider wants them.
+    pub fn post(&self, url: &str, auth: Auth<'_>, body: &Outgoing) -> reqwest::RequestBuilder {
         let mut req = self.client.post(url);
-        if let Some(k) = ch.pick_key() {
-            req = req.bearer_auth(k.expose());
-        }
-        req = match body {
+        req = match auth {
+            Auth::Bearer(Some(k)) => req.bearer_auth(k),
+            Auth::Header(name, Some(k)) => req.header(name, k),
+            Auth::Bearer(None) | Auth::Header(_, None) => req,
+        };
+        match body {
             Outgoing::Json(b) => req
                 .header("content-type", "application/json")
                 .body(b.clone()),
             Outgoing::Form(parts) => req.multipart(build_form(parts)),
-        };
-        self.execute(req).await
+        }
     }
 
     /// Send any request to a provider under the first-byte timeout, with the same verdict on
@@ -131,11 +133,15 @@ fn build_form(parts: &[FormPart]) -> reqwest::multipart::Form {
     form
 }
 
-/// `https://api.x.com` + `/v1/chat` — and an operator's `https://api.x.com/v1` too.
+/// `https://api.x.com` + `/v1/chat` — and an operator's `https://api.x.com/v1` too, or a
+/// provider's own version (`…/api/paas/v4`, `…/api/v3`) in place of `/v1`.
 pub fn join_url(base: &str, path: &str) -> String {
     let base = base.trim_end_matches('/');
-    match (base.ends_with("/v1"), path.strip_prefix("/v1")) {
-        (true, Some(rest)) => format!("{base}{rest}"),
+    let versioned = base
+        .rsplit_once("/v")
+        .is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    match (versioned, path.strip_prefix("/v1/")) {
+        (true, Some(rest)) => format!("{base}/{rest}"),
         _ => format!("{base}{path}"),
     }
 }
@@ -182,11 +188,10 @@ impl Failure {
             .unwrap_or_else(|| String::from_utf8_lossy(&raw).chars().take(500).collect());
         let invalid_key = status == StatusCode::UNAUTHORIZED
             || (status == StatusCode::FORBIDDEN && message.to_lowercase().contains("key"))
-            || body
-                .as_ref()
-                .and_then(|b| b.pointer("/error/code"))
-                .and_then(Value::as_str)
-                == Some("invalid_api_key");
+            || body.as_ref().is_some_and(|b| {
+                b.pointer("/error/code").and_then(Value::as_str) == Some("invalid_api_key")
+                    || switchyard_wire::gemini::is_invalid_key(b)
+            });
         let retryable = invalid_key
             || status == StatusCode::TOO_MANY_REQUESTS
             || status.is_server_error()
@@ -238,6 +243,17 @@ mod tests {
         assert_eq!(
             super::join_url("http://h/openai", "/v1/x"),
             "http://h/openai/v1/x"
+        );
+        assert_eq!(
+            super::join_url(
+                "https://open.bigmodel.cn/api/paas/v4/",
+                "/v1/chat/completions"
+            ),
+            "https://open.bigmodel.cn/api/paas/v4/chat/completions"
+        );
+        assert_eq!(
+            super::join_url("http://h/dev", "/v1/x"),
+            "http://h/dev/v1/x"
         );
     }
 }

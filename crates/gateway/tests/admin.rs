@@ -737,7 +737,7 @@ async fn channel_keys_stay_secret_and_tests_disable_refused_keys() {
         );
         let mut wrong = body.clone();
         wrong["name"] = json!("other");
-        wrong["kind"] = json!("anthropic");
+        wrong["kind"] = json!("carrier-pigeon");
         assert_error(&post(&gw, "/api/channels", ROOT_KEY, wrong).await, 400);
         let mut wrong = body.clone();
         wrong["name"] = json!("other");
@@ -1238,11 +1238,20 @@ async fn openapi_lists_every_route() {
                     "{method} {path}"
                 );
                 // Public operations say so; everything else needs the bearer key.
-                if ["/luma/", "/runwayml/", "/kling/"]
-                    .iter()
-                    .any(|p| path.starts_with(p))
+                let gemini_v1 = path == "/v1/models/{model}" && method == "post";
+                if [
+                    "/luma/",
+                    "/runwayml/",
+                    "/kling/",
+                    "/v1/messages",
+                    "/v1beta/",
+                ]
+                .iter()
+                .any(|p| path.starts_with(p))
+                    || gemini_v1
                 {
-                    // The native video doors answer in their provider's error shape.
+                    // The native doors (video, Anthropic, Gemini) answer in their provider's
+                    // error shape.
                     assert_eq!(probe.status, 401, "{method} {path}: {}", probe.text);
                     assert!(op.get("security").is_none());
                 } else if path != "/healthz" && path != "/api/openapi.json" {

@@ -21,11 +21,11 @@ use super::{
 use crate::auth::Principal;
 use crate::catalog::ChannelEntry;
 use crate::error::ApiError;
-use crate::relay::disable_channel;
+use crate::relay::{adapter, disable_channel, Attempt, Payload, CHAT};
 use crate::secret::Redacted;
 use crate::state::AppState;
 use crate::task::provider::{Provider, Target};
-use crate::upstream::{Failure, Outgoing};
+use crate::upstream::Failure;
 
 pub(crate) const CHANNEL_CREATE: &[Field] = &[
     Field("name", Ty::Str, Need::Required, "Unique name."),
@@ -33,13 +33,13 @@ pub(crate) const CHANNEL_CREATE: &[Field] = &[
         "kind",
         Ty::Str,
         Need::Optional,
-        "Upstream protocol; `openai` (the default) is the only one.",
+        "Upstream protocol: `openai` (the default), `azure`, `anthropic`, `gemini`, an OpenAI-compatible preset (`deepseek`, `qwen`, `moonshot`, `zhipu`, `groq`, `mistral`, `xai`, `openrouter`, `siliconflow`, `ollama`) or a video provider; see docs/PROVIDERS.md.",
     ),
     Field(
         "base_url",
         Ty::Str,
-        Need::Required,
-        "The provider's URL, http:// or https:// (with or without a trailing /v1).",
+        Need::Optional,
+        "The provider's URL, http:// or https:// (with or without a trailing /v1); a preset kind fills in its own when left out.",
     ),
     Field(
         "keys",
@@ -88,7 +88,7 @@ pub(crate) const CHANNEL_CREATE: &[Field] = &[
 
 pub(crate) const CHANNEL_PATCH: &[Field] = &[
     Field("name", Ty::Str, Need::Optional, "Unique name."),
-    Field("kind", Ty::Str, Need::Optional, "`openai`."),
+    Field("kind", Ty::Str, Need::Optional, "Upstream protocol (see create)."),
     Field("base_url", Ty::Str, Need::Optional, "The provider's URL."),
     Field(
         "keys",
@@ -126,6 +126,7 @@ pub(crate) const CHANNEL_TEST: &[Field] = &[Field(
 pub(crate) struct ChannelIn {
     name: String,
     kind: Option<String>,
+    #[serde(default)]
     base_url: String,
     keys: Vec<String>,
     models: Vec<String>,
@@ -223,10 +224,12 @@ pub(crate) async fn create(
     p.require_admin()?;
     let c: ChannelIn = parse(read_json(&state, body)?, CHANNEL_CREATE)?;
     let keys = clean_keys(&c.keys)?;
+    let kind = c.kind.unwrap_or_else(|| "openai".into());
+    let base_url = crate::catalog::base_url_or_preset(&kind, &c.base_url).unwrap_or_default();
     let write = ChannelWrite {
         name: non_empty("name", &c.name)?,
-        kind: c.kind.unwrap_or_else(|| "openai".into()),
-        base_url: c.base_url.trim().to_string(),
+        kind,
+        base_url,
         keys_enc: keys.iter().map(|k| state.master.encrypt(k)).collect(),
         models: c.models,
         model_map: c.model_map,
@@ -397,12 +400,12 @@ async fn run_test(state: &AppState, ch: &Channel, model: Option<String>) -> Valu
         keys: Vec::new(),
         ..ChannelEntry::from_row(ch, &state.master)
     };
-    let body = json!({
-        "model": entry.upstream_model(&model),
+    // A one-token chat, encoded for the channel's kind like any relayed request.
+    let body = Payload::Json(json!({
+        "model": model,
         "messages": [{"role": "user", "content": "ping"}],
         "max_tokens": 1,
-    });
-    let body = Outgoing::Json(Bytes::from(body.to_string()));
+    }));
     // A channel without keys is sent without credentials, once.
     let per_key: Vec<Vec<Redacted>> = if keys.is_empty() {
         vec![Vec::new()]
@@ -446,7 +449,7 @@ async fn attempt(
     state: &AppState,
     ch: &ChannelEntry,
     model: &str,
-    chat: &Outgoing,
+    chat: &Payload,
 ) -> Result<u16, Failure> {
     match Provider::from_kind(&ch.kind) {
         Some(p) => {
@@ -458,10 +461,17 @@ async fn attempt(
             p.probe(&target).await.map(|()| 200)
         }
         None => {
-            let resp = state
-                .upstream
-                .send(ch, "/v1/chat/completions", chat)
-                .await?;
+            let test = Attempt {
+                endpoint: CHAT,
+                model,
+                payload: chat,
+                stream: false,
+                native: None,
+                forward: &[],
+            };
+            let req = adapter::request(state, ch, &test, &mut None)
+                .map_err(|e| Failure::transport(e.message))?;
+            let resp = state.upstream.execute(req).await?;
             let status = resp.status().as_u16();
             // Read the answer so the connection goes back to the pool.
             let _ = resp.bytes().await;

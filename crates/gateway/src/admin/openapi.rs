@@ -768,7 +768,9 @@ fn relay_paths(p: &mut Map<String, Value>) {
         p,
         "get",
         "/v1/models",
-        Op::new("relay", "Models this key may use").ok("OpenAI's model list.", r("ModelList")),
+        Op::new("relay", "Models this key may use")
+            .describe("In OpenAI's shape; in Anthropic's when called with `x-api-key` and `anthropic-version`, in Gemini's with `x-goog-api-key` or `?key=`.")
+            .ok("OpenAI's model list.", r("ModelList")),
     );
     add(
         p,
@@ -1058,12 +1060,81 @@ fn native_paths(p: &mut Map<String, Value>) {
     );
 }
 
+/// The Anthropic and Gemini front doors: their SDKs' requests, answers and errors, relayed
+/// to any channel.
+fn provider_paths(p: &mut Map<String, Value>) {
+    let any = |d: &str| json!({"type": "object", "description": d});
+    let codes = [400, 403, 404, 413, 429, 502, 503];
+    let anthropic_error = any("Anthropic's error: `{type: \"error\", error: {type, message}}`.");
+    let gemini_error = any("Google's error: `{error: {code, message, status}}`.");
+    let anthropic = |summary: &str| {
+        Op::new("relay", summary)
+            .describe("Key as `x-api-key` or Bearer; `anthropic-version` and `anthropic-beta` are passed on to Anthropic channels.")
+            .param("anthropic-version", "header", "string", "Anthropic API version, e.g. 2023-06-01.")
+    };
+    add(p, "post", "/v1/messages", anthropic("Create a message (Anthropic Messages API, any model)")
+        .body(any("Anthropic's Messages request: `{model, max_tokens, messages, system?, tools?, tool_choice?, stop_sequences?, temperature?, top_p?, thinking?, metadata?, stream?}`."))
+        .ok("A Message: `{id, type, role, model, content[], stop_reason, stop_sequence, usage}`.", any("Anthropic's Message."))
+        .answer(200, "A Message, or with `stream: true` Anthropic's events (message_start … message_stop).", "text/event-stream", json!({"type": "string"}))
+        .errors_as(&codes, &anthropic_error));
+    add(
+        p,
+        "post",
+        "/v1/messages/count_tokens",
+        anthropic("Count a message's input tokens (the gateway's estimate)")
+            .body(any("A Messages request."))
+            .ok("`{input_tokens}`.", obj(&[("input_tokens", t("integer"))]))
+            .errors_as(&[400], &anthropic_error),
+    );
+    let generate = |summary: &str, param: &str| {
+        Op::new("relay", summary)
+            .describe("Key as `x-goog-api-key`, `?key=` or Bearer. The last path segment is `MODEL:generateContent`, `MODEL:streamGenerateContent` (`?alt=sse` for server-sent events, else one JSON array) or `MODEL:countTokens`.")
+            .path(param, "`MODEL:ACTION`.")
+            .body(any("A GenerateContentRequest: `{contents, systemInstruction?, tools?, toolConfig?, generationConfig?, safetySettings?}`."))
+            .ok("A GenerateContentResponse: `{candidates, usageMetadata, modelVersion, responseId}`.", any("Gemini's response."))
+            .errors_as(&codes, &gemini_error)
+    };
+    add(
+        p,
+        "post",
+        "/v1beta/models/{target}",
+        generate("Generate content (Gemini API, any model)", "target"),
+    );
+    add(
+        p,
+        "post",
+        "/v1/models/{model}",
+        generate("Generate content (Gemini API v1 paths, any model)", "model"),
+    );
+    add(
+        p,
+        "get",
+        "/v1beta/models",
+        Op::new("relay", "Models this key may use, in Gemini's shape")
+            .ok(
+                "`{models: [{name: \"models/…\", displayName, supportedGenerationMethods}]}`.",
+                any("Gemini's model list."),
+            )
+            .errors_as(&[], &gemini_error),
+    );
+    add(
+        p,
+        "get",
+        "/v1beta/models/{target}",
+        Op::new("relay", "One model, in Gemini's shape")
+            .path("target", "Model name.")
+            .ok("The model.", any("Gemini's model."))
+            .errors_as(&[404], &gemini_error),
+    );
+}
+
 pub(crate) fn build() -> Value {
     let mut paths = Map::new();
     admin_paths(&mut paths);
     relay_paths(&mut paths);
     task_paths(&mut paths);
     native_paths(&mut paths);
+    provider_paths(&mut paths);
     json!({
         "openapi": "3.1.0",
         "info": {

@@ -5,11 +5,13 @@ use std::time::Instant;
 
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Multipart, Path, State};
+use axum::http::{header, HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use bytes::Bytes;
 use serde_json::{json, Value};
+use switchyard_wire::{self as wire, Format};
 
 use super::body::{bytes_or_error, form_parts, json_object, optional_int, required_str, RequestId};
 use super::{run, Call, Meter, Payload};
@@ -18,10 +20,14 @@ use crate::error::ApiError;
 use crate::price::{Estimate, Usage};
 use crate::state::AppState;
 
-pub fn routes() -> Router<AppState> {
+pub(super) fn routes() -> Router<AppState> {
     let v1 = Router::new()
         .route("/models", get(list_models))
-        .route("/models/{model}", get(get_model))
+        // POST: Gemini's SDKs with api_version "v1" (`/v1/models/{model}:generateContent`).
+        .route(
+            "/models/{model}",
+            get(get_model).post(super::fronts::gemini_action),
+        )
         .route("/chat/completions", post(chat_completions))
         .route("/completions", post(completions))
         .route("/embeddings", post(embeddings))
@@ -64,6 +70,9 @@ impl Incoming {
             estimate,
             meter,
             started: self.started,
+            caller: Format::OpenAi,
+            native: None,
+            forward: Vec::new(),
         };
         (self.state, call)
     }
@@ -331,32 +340,89 @@ async fn transcriptions(
     run(&state, call).await
 }
 
-/// The models this key may use, in OpenAI's list shape.
-async fn list_models(State(state): State<AppState>, principal: Principal) -> Json<Value> {
-    let cat = state.catalog.get();
-    let data: Vec<Value> = cat
+/// Which SDK is asking, by how it sent its key: Anthropic's (`x-api-key` with
+/// `anthropic-version`), Google's (`x-goog-api-key` or `?key=`), else OpenAI's.
+pub(super) fn listing_format(headers: &HeaderMap, uri: &Uri) -> Format {
+    if headers.contains_key(header::AUTHORIZATION) {
+        Format::OpenAi
+    } else if headers.contains_key("x-api-key") && headers.contains_key("anthropic-version") {
+        Format::Anthropic
+    } else if headers.contains_key("x-goog-api-key")
+        || uri
+            .query()
+            .is_some_and(|q| q.split('&').any(|kv| kv.starts_with("key=")))
+    {
+        Format::Gemini
+    } else {
+        Format::OpenAi
+    }
+}
+
+/// The models this key may use, in the caller's list shape.
+pub(super) fn models_for(state: &AppState, principal: &Principal) -> Vec<String> {
+    state
+        .catalog
+        .get()
         .models_for_group(&principal.user.group)
         .into_iter()
         .filter(|m| principal.key.allows_model(m))
-        .map(|m| model_object(&m))
-        .collect();
-    Json(json!({"object": "list", "data": data}))
+        .collect()
 }
 
-async fn get_model(
-    State(state): State<AppState>,
-    principal: Principal,
-    Path(model): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+/// Whether this key may use `model` through some channel of its group.
+pub(super) fn serves(state: &AppState, principal: &Principal, model: &str) -> bool {
     let cat = state.catalog.get();
     let served = cat
         .channels
         .iter()
-        .any(|c| c.in_group(&principal.user.group) && c.serves(&model));
-    if !served || !principal.key.allows_model(&model) {
-        return Err(ApiError::model_not_found(&model));
+        .any(|c| c.in_group(&principal.user.group) && c.serves(model));
+    served && principal.key.allows_model(model)
+}
+
+async fn list_models(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    principal: Result<Principal, ApiError>,
+) -> Response {
+    let format = listing_format(&headers, &uri);
+    let principal = match principal {
+        Ok(p) => p,
+        Err(e) => return e.render(format),
+    };
+    let models = models_for(&state, &principal);
+    Json(match format {
+        Format::OpenAi => {
+            let data: Vec<Value> = models.iter().map(|m| model_object(m)).collect();
+            json!({"object": "list", "data": data})
+        }
+        Format::Anthropic => wire::anthropic::model_list(&models),
+        Format::Gemini => wire::gemini::model_list(&models),
+    })
+    .into_response()
+}
+
+async fn get_model(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    principal: Result<Principal, ApiError>,
+    Path(model): Path<String>,
+) -> Response {
+    let format = listing_format(&headers, &uri);
+    let principal = match principal {
+        Ok(p) => p,
+        Err(e) => return e.render(format),
+    };
+    if !serves(&state, &principal, &model) {
+        return ApiError::model_not_found(&model).render(format);
     }
-    Ok(Json(model_object(&model)))
+    Json(match format {
+        Format::OpenAi => model_object(&model),
+        Format::Anthropic => wire::anthropic::model_object(&model),
+        Format::Gemini => wire::gemini::model_object(&model),
+    })
+    .into_response()
 }
 
 fn model_object(id: &str) -> Value {

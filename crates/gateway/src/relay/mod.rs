@@ -1,21 +1,23 @@
 //! The path of one relayed request: check the model and the key, hold the worst-case cost,
 //! try channels in order until one answers, then meter, settle and log.
 
+pub(crate) mod adapter;
 pub(crate) mod body;
 mod endpoints;
+mod fronts;
 mod settle;
 mod sse;
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::http::StatusCode;
-use bytes::Bytes;
+use axum::http::{HeaderName, HeaderValue, StatusCode};
 use serde_json::Value;
 use switchyard_store::{HoldRefusal, Price};
+use switchyard_wire::Format;
 
+pub use adapter::{Attempt, CHAT};
 pub use body::RequestId;
-pub use endpoints::routes;
 pub use settle::Settlement;
 
 use crate::auth::Principal;
@@ -24,7 +26,12 @@ use crate::error::ApiError;
 use crate::price::{self, Estimate, Usage};
 use crate::route::{self, Outcome};
 use crate::state::AppState;
-use crate::upstream::{Failure, FormPart, Outgoing};
+use crate::upstream::{Failure, FormPart};
+
+/// The relay's routes: OpenAI's, and the Anthropic and Gemini front doors.
+pub fn routes() -> axum::Router<AppState> {
+    endpoints::routes().merge(fronts::routes())
+}
 
 /// How a request's usage is measured once the provider has answered.
 #[derive(Debug, Clone, Copy)]
@@ -53,35 +60,35 @@ pub struct Call {
     pub estimate: Estimate,
     pub meter: Meter,
     pub started: Instant,
+    /// The wire format the caller speaks: answers, streams and errors go back in it.
+    pub caller: Format,
+    /// The caller's own body when it is not OpenAI's (then `payload` holds its OpenAI
+    /// translation): sent as it is, model renamed, to channels speaking the same format.
+    pub native: Option<Value>,
+    /// The caller's headers that a channel of its own format should see
+    /// (`anthropic-version`, `anthropic-beta`).
+    pub forward: Vec<(HeaderName, HeaderValue)>,
 }
 
 impl Call {
-    /// The body for one channel: only the model name changes, and only when mapped.
-    fn outgoing(&self, ch: &ChannelEntry, default: &mut Option<Bytes>) -> Outgoing {
-        let upstream = ch.upstream_model(&self.model);
-        match &self.payload {
-            Payload::Json(v) if upstream == self.model => Outgoing::Json(
-                default
-                    .get_or_insert_with(|| Bytes::from(serde_json::to_vec(v).unwrap_or_default()))
-                    .clone(),
-            ),
-            Payload::Json(v) => {
-                let mut v = v.clone();
-                v["model"] = Value::String(upstream.to_string());
-                Outgoing::Json(Bytes::from(serde_json::to_vec(&v).unwrap_or_default()))
-            }
-            Payload::Form(parts) => Outgoing::Form(
-                parts
-                    .iter()
-                    .map(|p| match p.name.as_str() {
-                        "model" => FormPart {
-                            data: Bytes::from(upstream.to_string()),
-                            ..p.clone()
-                        },
-                        _ => p.clone(),
-                    })
-                    .collect(),
-            ),
+    /// What the adapters need to encode one attempt of this call.
+    fn attempt(&self) -> adapter::Attempt<'_> {
+        adapter::Attempt {
+            endpoint: self.endpoint,
+            model: &self.model,
+            payload: &self.payload,
+            stream: self.stream,
+            native: self.native.as_ref().map(|n| (self.caller, n)),
+            forward: &self.forward,
+        }
+    }
+
+    /// The endpoint as the caller named it, for the usage log.
+    pub fn caller_endpoint(&self) -> &'static str {
+        match self.caller {
+            Format::OpenAi => self.endpoint,
+            Format::Anthropic => "/v1/messages",
+            Format::Gemini => "/v1beta/models:generateContent",
         }
     }
 
@@ -189,8 +196,8 @@ async fn dispatch(
             continue;
         }
         attempts += 1;
-        let body = call.outgoing(&ch, &mut default_body);
-        match state.upstream.send(&ch, call.endpoint, &body).await {
+        let req = adapter::request(state, &ch, &call.attempt(), &mut default_body)?;
+        match state.upstream.execute(req).await {
             Ok(resp) => {
                 state.health.record(&ch.id, Outcome::Ok);
                 return Ok((ch, resp));

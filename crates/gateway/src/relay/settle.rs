@@ -10,7 +10,7 @@ use axum::response::Response;
 use switchyard_store::{now_ms, Hold, Price, UsageLog};
 
 use super::sse::MeteredStream;
-use super::{Call, Meter};
+use super::{adapter, Call, Meter};
 use crate::catalog::ChannelEntry;
 use crate::error::ApiError;
 use crate::meter;
@@ -34,7 +34,7 @@ impl Settlement {
             ts: now_ms(),
             user_id: call.principal.user.id.clone(),
             key_id: call.principal.key.id.clone(),
-            endpoint: call.endpoint.to_string(),
+            endpoint: call.caller_endpoint().to_string(),
             model: call.model.clone(),
             stream: call.stream as i64,
             ..Default::default()
@@ -122,7 +122,7 @@ pub async fn respond(
     let status = resp.status();
     let content_type = resp.headers().get(header::CONTENT_TYPE).cloned();
     if call.stream && is_event_stream(content_type.as_ref()) {
-        let stream = MeteredStream::new(resp, s, call);
+        let stream = MeteredStream::new(resp, s, call, ch.format());
         let mut r = Response::new(Body::from_stream(stream));
         let h = r.headers_mut();
         h.insert(
@@ -158,9 +158,16 @@ pub async fn respond(
         }
     };
     let answer: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
-    let usage = meter::usage_of_answer(call.request_json(), &answer);
+    let from = ch.format();
+    let openai = adapter::answer_to_openai(from, &answer, &call.model, adapter::now_secs());
+    let usage = meter::usage_of_answer(call.request_json(), &openai);
     s.complete(usage, status.as_u16(), None, Some(ttft)).await;
-    Ok(passthrough(status, content_type, Body::from(bytes)))
+    if from == call.caller {
+        return Ok(passthrough(status, content_type, Body::from(bytes)));
+    }
+    let out = adapter::answer_for(call.caller, &openai);
+    let body = Body::from(serde_json::to_vec(&*out).unwrap_or_default());
+    Ok(passthrough(status, None, body))
 }
 
 fn is_event_stream(ct: Option<&HeaderValue>) -> bool {

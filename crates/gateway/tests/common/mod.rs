@@ -46,7 +46,7 @@ base_url = "{sim_url}"
 keys = ["sk-sim-ok"]
 models = ["gpt-4o-mini", "text-embedding-3-small", "omni-moderation-latest", "dall-e-3", "tts-1", "whisper-1", "gpt-4-gizmo-*"]
 
-{videos}
+{providers}{videos}
 [[prices]]
 model = "gpt-4o-mini"
 input_per_mtok = 0.15
@@ -76,6 +76,7 @@ per_call = 0.006
 model = "gpt-4-gizmo-*"
 per_call = 0.01
 "#,
+        providers = switchyard_gateway::demo::provider_channels_toml(sim_url),
         videos = switchyard_gateway::demo::video_channels_toml(sim_url)
     )
 }
