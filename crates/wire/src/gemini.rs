@@ -64,30 +64,21 @@ pub fn request_from_openai(req: &Value) -> Value {
                 }
             }
             "assistant" => {
-                let mut parts = Vec::new();
-                let text = openai::text_of(m.get("content"));
-                if !text.is_empty() {
-                    parts.push(json!({"text": text}));
-                }
                 for c in m
                     .get("tool_calls")
                     .and_then(Value::as_array)
                     .into_iter()
                     .flatten()
                 {
-                    let name = c
-                        .pointer("/function/name")
-                        .and_then(Value::as_str)
-                        .unwrap_or("");
-                    if let Some(id) = c.get("id").and_then(Value::as_str) {
+                    if let (Some(id), Some(name)) = (
+                        c.get("id").and_then(Value::as_str),
+                        c.pointer("/function/name").and_then(Value::as_str),
+                    ) {
                         call_names.insert(id.to_string(), name.to_string());
                     }
-                    parts.push(json!({"functionCall": {
-                        "name": name,
-                        "args": openai::arguments_object(c.pointer("/function/arguments")),
-                    }}));
                 }
-                push_content(&mut contents, "model", parts);
+                // Thoughts stay out of the history: Gemini wants its own signed ones back or none.
+                push_content(&mut contents, "model", parts_of_message(m, false));
             }
             "tool" | "function" => {
                 let id = m.get("tool_call_id").and_then(Value::as_str).unwrap_or("");
@@ -816,9 +807,10 @@ pub fn usage_to(u: &Usage) -> Value {
     m
 }
 
-fn parts_of_message(m: &Value) -> Vec<Value> {
+/// An OpenAI assistant message as Gemini parts: thoughts (if wanted), text, function calls.
+fn parts_of_message(m: &Value, thoughts: bool) -> Vec<Value> {
     let mut parts = Vec::new();
-    if let Some(r) = openai::reasoning_of(m) {
+    if let Some(r) = openai::reasoning_of(m).filter(|_| thoughts) {
         parts.push(json!({"text": r, "thought": true}));
     }
     let text = openai::text_of(m.get("content"));
@@ -853,7 +845,7 @@ pub fn answer_from_openai(ans: &Value) -> Value {
                 .and_then(Value::as_str)
                 .unwrap_or("stop");
             json!({
-                "content": {"role": "model", "parts": parts_of_message(m)},
+                "content": {"role": "model", "parts": parts_of_message(m, true)},
                 "finishReason": finish_reason_to(finish),
                 "index": c.get("index").cloned().unwrap_or(json!(0)),
             })
