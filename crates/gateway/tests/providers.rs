@@ -1390,3 +1390,52 @@ output_per_mtok = 2.19
         gw.shutdown().await;
     }
 }
+
+#[tokio::test]
+async fn endpoints_a_format_cannot_carry_pass_its_channels_over() {
+    for b in backends() {
+        let gw = TestGateway::start_with(
+            b,
+            with(
+                r#"
+[[channels]]
+name = "gemini-first"
+kind = "gemini"
+base_url = "{sim}/gemini"
+keys = ["sim-gemini-key"]
+models = ["text-embedding-3-small", "gemini-embed-only"]
+priority = 10
+
+[[prices]]
+model = "gemini-embed-only"
+input_per_mtok = 0.1
+"#,
+            ),
+        )
+        .await;
+        let (_, key) = gw.user_with_key(USD, NewKey::default()).await;
+        // Served by the OpenAI channel further down the list.
+        let (status, body) = send(
+            gw.post("/v1/embeddings", &key),
+            &json!({"model": "text-embedding-3-small", "input": "hi"}),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["object"], "list");
+        // Nothing else can: a clear 400, and no hold kept.
+        let (status, body) = send(
+            gw.post("/v1/embeddings", &key),
+            &json!({"model": "gemini-embed-only", "input": "hi"}),
+        )
+        .await;
+        assert_eq!(status, 400, "{body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains("Gemini API"), "{message}");
+        assert_eq!(
+            gw.sim
+                .requests("/gemini/v1beta/models/gemini-embed-only:generateContent"),
+            0
+        );
+        gw.shutdown().await;
+    }
+}

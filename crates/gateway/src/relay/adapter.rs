@@ -49,6 +49,18 @@ impl Attempt<'_> {
     }
 }
 
+/// Whether `ch` can carry `endpoint` at all: the Anthropic and Gemini formats relay chat only.
+pub fn supports(ch: &ChannelEntry, endpoint: &str, model: &str) -> Result<(), ApiError> {
+    let format = ch.format();
+    if format != Format::OpenAi && endpoint != CHAT {
+        return Err(ApiError::bad_request(format!(
+            "The model `{model}` is served through the {} API, which this gateway relays chat to; {endpoint} is not available for it.",
+            format.name(),
+        )));
+    }
+    Ok(())
+}
+
 /// The HTTP request for one attempt on `ch`. `cache` keeps the OpenAI body serialized once
 /// for every channel that takes it unchanged.
 pub fn request(
@@ -60,15 +72,8 @@ pub fn request(
     let up = &state.upstream;
     let model = ch.upstream_model(a.model);
     let key = ch.pick_key().map(|k| k.expose());
+    supports(ch, a.endpoint, a.model)?;
     let format = ch.format();
-    if format != Format::OpenAi && a.endpoint != CHAT {
-        return Err(ApiError::bad_request(format!(
-            "The model `{}` is served through the {} API, which this gateway relays chat to; {} is not available for it.",
-            a.model,
-            format.name(),
-            a.endpoint
-        )));
-    }
     Ok(match format {
         Format::OpenAi => {
             let body = openai_body(ch, a, model, cache);

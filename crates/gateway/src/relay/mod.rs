@@ -187,10 +187,16 @@ async fn dispatch(
     let candidates = route::candidates(cat, group, &call.model);
     let mut default_body = None;
     let mut last: Option<Failure> = None;
+    // A channel whose wire format cannot carry this endpoint is passed over, not failed.
+    let mut unsupported: Option<ApiError> = None;
     let mut attempts = 0;
     for ch in candidates {
         if attempts > state.settings.retries {
             break;
+        }
+        if let Err(e) = adapter::supports(&ch, call.endpoint, &call.model) {
+            unsupported = Some(e);
+            continue;
         }
         if !state.health.admit(&ch.id) {
             continue;
@@ -216,7 +222,7 @@ async fn dispatch(
         }
     }
     Err(match last {
-        None => ApiError::no_channel(&call.model),
+        None => unsupported.unwrap_or_else(|| ApiError::no_channel(&call.model)),
         Some(f) if f.invalid_key => ApiError::upstream(StatusCode::BAD_GATEWAY, "The upstream provider refused this gateway's credentials; the operator has been alerted."),
         Some(f) if f.status == Some(StatusCode::TOO_MANY_REQUESTS) => {
             ApiError::new(StatusCode::TOO_MANY_REQUESTS, "requests", Some("rate_limit_exceeded"), format!("The upstream provider is rate limiting: {}", f.message))
