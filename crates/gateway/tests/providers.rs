@@ -1439,3 +1439,66 @@ input_per_mtok = 0.1
         gw.shutdown().await;
     }
 }
+
+#[tokio::test]
+async fn the_admin_api_lists_kinds_and_presets_fill_the_form() {
+    for b in backends() {
+        let gw = TestGateway::start(b).await;
+        let kinds: Value = gw
+            .get("/api/channels/kinds", common::ROOT_KEY)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let by_kind = |k: &str| {
+            kinds["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|x| x["kind"] == k)
+                .cloned()
+                .unwrap()
+        };
+        assert_eq!(by_kind("anthropic")["wire"], "anthropic");
+        assert_eq!(by_kind("gemini")["wire"], "gemini");
+        assert_eq!(by_kind("azure")["wire"], "openai");
+        assert_eq!(by_kind("veo")["wire"], "video");
+        assert_eq!(
+            by_kind("deepseek")["base_url"],
+            "https://api.deepseek.com/v1"
+        );
+        assert_eq!(by_kind("ollama")["key_required"], false);
+        assert!(by_kind("mistral")["notes"]
+            .as_str()
+            .unwrap()
+            .contains("stream_options"));
+        let (_, user_key) = gw.user_with_key(USD, NewKey::default()).await;
+        assert_eq!(
+            gw.get("/api/channels/kinds", &user_key)
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            403
+        );
+
+        // A preset channel created without a base URL gets the preset's; others must give one.
+        let (status, c) = send(
+            gw.post("/api/channels", common::ROOT_KEY),
+            &json!({"name": "ds", "kind": "deepseek", "keys": ["sk-ds"], "models": ["deepseek-chat"]}),
+        )
+        .await;
+        assert_eq!(status, 201, "{c}");
+        assert_eq!(c["base_url"], "https://api.deepseek.com/v1");
+        let (status, e) = send(
+            gw.post("/api/channels", common::ROOT_KEY),
+            &json!({"name": "claude", "kind": "anthropic", "keys": ["k"], "models": ["claude-x"]}),
+        )
+        .await;
+        assert_eq!(status, 400);
+        assert_eq!(e["error"]["param"], "base_url");
+        gw.shutdown().await;
+    }
+}

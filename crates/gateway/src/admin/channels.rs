@@ -192,6 +192,36 @@ fn view(state: &AppState, ch: &Channel) -> Value {
     })
 }
 
+/// `GET /api/channels/kinds`: every kind a channel can have, what it speaks, and what a
+/// preset fills in (the base URL) — what a console needs to fill the form.
+pub(crate) async fn kinds(p: Principal) -> Result<Json<Value>, ApiError> {
+    p.require_admin()?;
+    let data: Vec<Value> = crate::catalog::channel_kinds()
+        .into_iter()
+        .map(|kind| {
+            let preset = switchyard_wire::presets::preset(kind);
+            let video = Provider::from_kind(kind);
+            let (name, wire) = match (kind, preset, video) {
+                (_, Some(p), _) => (p.name, "openai"),
+                (_, _, Some(v)) => (v.name(), "video"),
+                ("azure", ..) => ("Azure OpenAI", "openai"),
+                ("anthropic", ..) => ("Anthropic", "anthropic"),
+                ("gemini", ..) => ("Google Gemini", "gemini"),
+                _ => ("OpenAI", "openai"),
+            };
+            json!({
+                "kind": kind,
+                "name": name,
+                "wire": wire,
+                "base_url": preset.map(|p| p.base_url),
+                "key_required": !preset.is_some_and(|p| p.keyless),
+                "notes": preset.map(|p| p.notes),
+            })
+        })
+        .collect();
+    Ok(Json(json!({"data": data})))
+}
+
 pub(crate) async fn list(
     State(state): State<AppState>,
     p: Principal,

@@ -39,6 +39,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/channels", get(channels::list).post(channels::create))
         .route("/channels/test", post(channels::test_all))
+        .route("/channels/kinds", get(channels::kinds))
         .route(
             "/channels/{id}",
             get(channels::get_one)

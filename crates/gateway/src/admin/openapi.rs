@@ -686,6 +686,16 @@ fn admin_paths(p: &mut Map<String, Value>) {
             .errors(&[403]),
     );
 
+    add(
+        p,
+        "get",
+        "/api/channels/kinds",
+        Op::new("channels", "Channel kinds and presets (admin)")
+            .describe("Every `kind` a channel may have: its wire format (`openai`, `anthropic`, `gemini`, `video`), and for the OpenAI-compatible presets the base URL filled in when a channel leaves it out, whether a key is needed, and the provider's quirks the gateway handles.")
+            .ok("The kinds.", obj(&[("data", arr(obj(&[("kind", t("string")), ("name", t("string")), ("wire", t("string")), ("base_url", nt("string")), ("key_required", t("boolean")), ("notes", nt("string"))])))]))
+            .errors(&[403]),
+    );
+
     // Prices
     add(p, "get", "/api/prices", Op::new("prices", "List prices")
         .describe("Any key. Integer nano-dollars, plus the same numbers in USD under `usd` for people.")
