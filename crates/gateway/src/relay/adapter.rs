@@ -4,11 +4,10 @@
 
 use std::borrow::Cow;
 
+use axum::http::{HeaderName, HeaderValue};
 use bytes::Bytes;
 use serde_json::Value;
 use switchyard_wire::{anthropic, azure, gemini, presets, Format};
-
-use axum::http::{HeaderName, HeaderValue};
 
 use super::Payload;
 use crate::catalog::ChannelEntry;
@@ -35,14 +34,6 @@ pub struct Attempt<'a> {
 }
 
 impl Attempt<'_> {
-    fn json(&self) -> &Value {
-        static NULL: Value = Value::Null;
-        match self.payload {
-            Payload::Json(v) => v,
-            Payload::Form(_) => &NULL,
-        }
-    }
-
     /// The caller's own body, if the channel speaks the caller's format.
     fn native_for(&self, channel: Format) -> Option<&Value> {
         self.native.filter(|(f, _)| *f == channel).map(|(_, v)| v)
@@ -89,7 +80,7 @@ pub fn request(
             let body = match a.native_for(Format::Anthropic) {
                 Some(native) => renamed(native, model),
                 None => anthropic::request_from_openai(
-                    a.json(),
+                    a.payload.json(),
                     model,
                     &anthropic::Options {
                         default_max_tokens: state.settings.default_max_output_tokens,
@@ -109,7 +100,7 @@ pub fn request(
         Format::Gemini => {
             let body = match a.native_for(Format::Gemini) {
                 Some(native) => Cow::Borrowed(native),
-                None => Cow::Owned(gemini::request_from_openai(a.json())),
+                None => Cow::Owned(gemini::request_from_openai(a.payload.json())),
             };
             let url = gemini::url(&ch.base_url, model, a.stream);
             up.post(&url, Auth::Header("x-goog-api-key", key), &json(&body))

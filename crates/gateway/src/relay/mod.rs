@@ -48,6 +48,17 @@ pub enum Payload {
     Form(Vec<FormPart>),
 }
 
+impl Payload {
+    /// The JSON body (`null` for a form).
+    pub fn json(&self) -> &Value {
+        static NULL: Value = Value::Null;
+        match self {
+            Payload::Json(v) => v,
+            Payload::Form(_) => &NULL,
+        }
+    }
+}
+
 pub struct Call {
     pub principal: Principal,
     pub request_id: String,
@@ -93,11 +104,7 @@ impl Call {
     }
 
     pub fn request_json(&self) -> &Value {
-        static NULL: Value = Value::Null;
-        match &self.payload {
-            Payload::Json(v) => v,
-            Payload::Form(_) => &NULL,
-        }
+        self.payload.json()
     }
 }
 
