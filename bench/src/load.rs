@@ -89,12 +89,20 @@ async fn one(http: &Http, t: &Target) -> Sample {
     s
 }
 
-/// Run `workers` loops against `t` for `secs` seconds (after a short warm-up).
-pub async fn run(t: Target, workers: usize, secs: f64) -> Stats {
+/// Run `workers` loops against `t` for `secs` seconds, after a concurrent warm-up (one request
+/// per worker, at most 32) when `warm` is set.
+pub async fn run(t: Target, workers: usize, secs: f64, warm: bool) -> Stats {
     let http = client(workers);
-    // Warm the pool and both ends' caches.
-    for _ in 0..workers.min(32) {
-        one(&http, &t).await;
+    if warm {
+        let warmups: Vec<_> = (0..workers.min(32))
+            .map(|_| {
+                let (http, t) = (http.clone(), t.clone());
+                tokio::spawn(async move { one(&http, &t).await })
+            })
+            .collect();
+        for w in warmups {
+            let _ = w.await;
+        }
     }
     let t = Arc::new(t);
     let started = Instant::now();

@@ -166,8 +166,8 @@ async fn pair(
     let (mut d, mut g) = (Vec::new(), Vec::new());
     for _ in 0..runs {
         // Interleaved, so drift on the machine hits both sides alike.
-        d.push(load::run(direct.clone(), workers, secs).await);
-        g.push(load::run(via.clone(), workers, secs).await);
+        d.push(load::run(direct.clone(), workers, secs, true).await);
+        g.push(load::run(via.clone(), workers, secs, true).await);
     }
     (d, g)
 }
@@ -242,6 +242,7 @@ async fn main() -> anyhow::Result<()> {
                 secs,
                 runs,
             };
+            eprintln!("[{db_name}] {scenario}…");
             let (d, g) = pair(&sim, &gw, (direct, via), stream, plan).await;
             rows.push(Row {
                 scenario: scenario.into(),
@@ -289,8 +290,8 @@ async fn main() -> anyhow::Result<()> {
         };
         let (mut d, mut g) = (Vec::new(), Vec::new());
         for workers in [32, 1] {
-            d.push(load::run(direct.clone(), workers, args.secs).await);
-            g.push(load::run(peer.clone(), workers, args.secs).await);
+            d.push(load::run(direct.clone(), workers, args.secs, true).await);
+            g.push(load::run(peer.clone(), workers, args.secs, true).await);
         }
         rows.push(Row {
             scenario: "LiteLLM proxy: [32 workers, concurrency 1]".into(),
@@ -318,7 +319,7 @@ async fn slow_streams(gw: &Proc, n: usize, secs: f64, db: &str) -> Row {
         key: ROOT_KEY.into(),
         body: chat("bench-slow-stream", true),
     };
-    let load = tokio::spawn(load::run(t, n, secs));
+    let load = tokio::spawn(load::run(t, n, secs, false));
     let mut peak = 0;
     while !load.is_finished() {
         peak = peak.max(procs::rss_bytes(pid));

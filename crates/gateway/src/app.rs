@@ -10,10 +10,10 @@ use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::CorsLayer;
 
+use crate::admin;
 use crate::error::ApiError;
 use crate::relay::{self, RequestId};
 use crate::state::AppState;
-use crate::{admin, meter};
 
 pub fn router(state: AppState) -> Router {
     let limit = state.settings.max_body_bytes;
@@ -72,9 +72,4 @@ async fn wrong_method(method: Method, uri: Uri) -> ApiError {
         Some("method_not_allowed"),
         format!("{method} is not supported for {}.", uri.path()),
     )
-}
-
-/// Warm what the first request would otherwise pay for (the tokenizer tables).
-pub fn warm_up() {
-    std::thread::spawn(|| meter::count_tokens("warm up"));
 }

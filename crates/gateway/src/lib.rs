@@ -110,7 +110,6 @@ impl Gateway {
             logger,
             settings,
         });
-        app::warm_up();
         Ok(Gateway {
             state,
             listener,
