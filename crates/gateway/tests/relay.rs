@@ -680,6 +680,19 @@ async fn the_other_openai_endpoints() {
             .as_str()
             .unwrap()
             .contains("1000 bytes"));
+        let form = reqwest::multipart::Form::new()
+            .text("model", "whisper-1")
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(vec![1u8; 10]).file_name("a.mp3"),
+            );
+        let r = gw
+            .post("/v1/audio/translations", &key)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "translations are relayed too");
         let (s, c) = gw
             .post_json(
                 "/v1/completions",
@@ -847,5 +860,40 @@ async fn hostile_input_gets_a_clear_4xx_never_a_5xx() {
         USD,
         "nothing charged for refused requests"
     );
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_model_served_only_to_another_group_does_not_exist_for_the_caller() {
+    let gw = TestGateway::start_with("sqlite", |sim| {
+        format!("{}\n[[channels]]\nname = \"vip-only\"\nbase_url = \"{sim}\"\nkeys = [\"sk-sim-ok\"]\nmodels = [\"vip-model\"]\ngroups = [\"vip\"]\n\n[[prices]]\nmodel = \"vip-model\"\nfree = true\n", default_config(sim))
+    })
+    .await;
+    let (_, key) = gw.user_with_key(USD, NewKey::default()).await;
+    let (status, body) = gw.chat(&key, "vip-model").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("model_not_found")),
+        "{body}"
+    );
+    let vip = gw
+        .state
+        .store
+        .create_user(&switchyard_store::NewUser {
+            name: "vip".into(),
+            group: Some("vip".into()),
+            balance_nano: USD,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let (_, vip_key) = gw
+        .state
+        .store
+        .create_key(&vip.id, &NewKey::default())
+        .await
+        .unwrap();
+    gw.state.catalog.reload().await.unwrap();
+    assert_eq!(gw.chat(&vip_key, "vip-model").await.0, 200);
     gw.shutdown().await;
 }

@@ -832,11 +832,16 @@ fn relay_paths(p: &mut Map<String, Value>) {
             )
             .errors(&relay),
     );
-    let mut transcription = Op::new("relay", "Speech to text")
-        .ok("The transcription.", r("Transcription"))
-        .errors(&relay);
-    transcription.0["requestBody"] = json!({"required": true, "content": {"multipart/form-data": {"schema": r("TranscriptionRequest")}}});
-    add(p, "post", "/v1/audio/transcriptions", transcription);
+    for (path, summary) in [
+        ("/v1/audio/transcriptions", "Speech to text"),
+        ("/v1/audio/translations", "Speech to English text"),
+    ] {
+        let mut op = Op::new("relay", summary)
+            .ok("The text.", r("Transcription"))
+            .errors(&relay);
+        op.0["requestBody"] = json!({"required": true, "content": {"multipart/form-data": {"schema": r("TranscriptionRequest")}}});
+        add(p, "post", path, op);
+    }
     for prefix in ["/v1", ""] {
         add(
             p,

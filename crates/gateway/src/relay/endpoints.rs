@@ -35,6 +35,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/images/generations", post(images))
         .route("/audio/speech", post(speech))
         .route("/audio/transcriptions", post(transcriptions))
+        .route("/audio/translations", post(translations))
         .route("/dashboard/billing/subscription", get(billing_subscription))
         .route("/dashboard/billing/usage", get(billing_usage));
     Router::new()
@@ -311,6 +312,26 @@ async fn transcriptions(
     Extension(rid): Extension<RequestId>,
     form: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<Response, ApiError> {
+    audio_upload(state, principal, rid, form, "/v1/audio/transcriptions").await
+}
+
+async fn translations(
+    State(state): State<AppState>,
+    principal: Principal,
+    Extension(rid): Extension<RequestId>,
+    form: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<Response, ApiError> {
+    audio_upload(state, principal, rid, form, "/v1/audio/translations").await
+}
+
+/// An audio file to turn into text (transcription or translation): one call, priced per call.
+async fn audio_upload(
+    state: AppState,
+    principal: Principal,
+    rid: RequestId,
+    form: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+    endpoint: &'static str,
+) -> Result<Response, ApiError> {
     let form = form.map_err(|e| {
         ApiError::bad_request(format!("Expected a multipart form: {}", e.body_text()))
     })?;
@@ -331,7 +352,7 @@ async fn transcriptions(
         ..Default::default()
     };
     let (state, call) = incoming(state, principal, rid).call(
-        "/v1/audio/transcriptions",
+        endpoint,
         model,
         Payload::Form(parts),
         usage,

@@ -124,7 +124,12 @@ pub fn price_for<'a>(cat: &'a Catalog, model: &str) -> Option<&'a Price> {
 pub async fn run(state: &AppState, call: Call) -> Result<axum::response::Response, ApiError> {
     let cat = state.catalog.get_full();
     let group = call.principal.user.group.clone();
-    if !cat.channels.iter().any(|c| c.serves(&call.model)) {
+    // A model served only to other groups does not exist for this caller.
+    if !cat
+        .channels
+        .iter()
+        .any(|c| c.in_group(&group) && c.serves(&call.model))
+    {
         return Err(ApiError::model_not_found(&call.model));
     }
     if !call.principal.key.allows_model(&call.model) {
