@@ -21,12 +21,6 @@ fn seed_request() -> Value {
     json!({"model": "runway-video", "messages": [{"role": "user", "content": [{"type": "text", "text": format!("{SEED_IMAGE} 两只狗骑摩托")}]}]})
 }
 
-async fn fast(b: &str) -> TestGateway {
-    let gw = TestGateway::start(b).await;
-    gw.sim.set_task_timing(100, 400);
-    gw
-}
-
 /// (content of every delta, raw data lines) of a chat stream.
 async fn chat_stream(resp: reqwest::Response) -> (String, Vec<String>) {
     let text = resp.text().await.unwrap();
@@ -53,13 +47,6 @@ fn markdown_link(text: &str) -> String {
     text[start..].split(')').next().unwrap().to_string()
 }
 
-async fn assert_plays(http: &reqwest::Client, url: &str) {
-    let r = http.get(url).send().await.unwrap();
-    assert_eq!(r.status(), 200, "{url}");
-    let bytes = r.bytes().await.unwrap();
-    assert_eq!(&bytes[4..8], b"ftyp", "an MP4 at {url}");
-}
-
 async fn wait_task(gw: &TestGateway, id: &str, state: &str) -> switchyard_store::Task {
     for _ in 0..100 {
         let t = gw.state.store.task(id).await.unwrap().unwrap();
@@ -74,7 +61,7 @@ async fn wait_task(gw: &TestGateway, id: &str, state: &str) -> switchyard_store:
 #[tokio::test]
 async fn the_seed_request_streams_progress_and_ends_with_a_playable_video() {
     for b in backends() {
-        let gw = fast(b).await;
+        let gw = TestGateway::start_fast(b).await;
         let (user, key) = gw.user_with_key(USD, NewKey::default()).await;
         let mut req = seed_request();
         req["stream"] = json!(true);
@@ -96,7 +83,7 @@ async fn the_seed_request_streams_progress_and_ends_with_a_playable_video() {
             content.contains("Generating…"),
             "progress was streamed: {content}"
         );
-        assert_plays(&gw.http, &markdown_link(&content)).await;
+        gw.assert_mp4(&markdown_link(&content)).await;
 
         // Runway received the seed's image and prompt, in its own format.
         let sent = gw
@@ -140,7 +127,7 @@ async fn the_seed_request_streams_progress_and_ends_with_a_playable_video() {
 #[tokio::test]
 async fn the_seed_request_without_streaming_answers_one_completion() {
     for b in backends() {
-        let gw = fast(b).await;
+        let gw = TestGateway::start_fast(b).await;
         let (_, key) = gw.user_with_key(USD, NewKey::default()).await;
         let (status, body) = gw
             .post_json("/v1/chat/completions", &key, seed_request())
@@ -152,7 +139,7 @@ async fn the_seed_request_without_streaming_answers_one_completion() {
             text.contains("task_") && text.contains("Duration: 5 s"),
             "{text}"
         );
-        assert_plays(&gw.http, &markdown_link(text)).await;
+        gw.assert_mp4(&markdown_link(text)).await;
         gw.shutdown().await;
     }
 }
@@ -160,7 +147,7 @@ async fn the_seed_request_without_streaming_answers_one_completion() {
 #[tokio::test]
 async fn a_failed_video_says_why_in_the_chat_and_costs_nothing() {
     for b in backends() {
-        let gw = fast(b).await;
+        let gw = TestGateway::start_fast(b).await;
         let (user, key) = gw.user_with_key(USD, NewKey::default()).await;
         let req = json!({"model": "runway-video", "stream": true, "messages": [{"role": "user", "content": "[fail] a cat"}]});
         let (content, datas) = chat_stream(
@@ -201,7 +188,7 @@ async fn a_failed_video_says_why_in_the_chat_and_costs_nothing() {
 #[tokio::test]
 async fn bad_video_requests_are_refused_before_anything_is_held() {
     for b in backends() {
-        let gw = fast(b).await;
+        let gw = TestGateway::start_fast(b).await;
         let (user, key) = gw.user_with_key(RUNWAY_5S - 1, NewKey::default()).await;
         let (status, body) = gw
             .post_json("/v1/chat/completions", &key, seed_request())
@@ -302,14 +289,14 @@ async fn a_killed_gateway_resumes_its_tasks_and_charges_once() {
             .await
             .unwrap();
         assert_eq!(got["data"]["status"], "succeeded");
-        assert_plays(&gw.http, got["data"]["url"].as_str().unwrap()).await;
+        gw.assert_mp4(got["data"]["url"].as_str().unwrap()).await;
         gw.shutdown().await;
     }
 }
 
 #[tokio::test]
 async fn two_processes_on_one_database_bill_each_task_once() {
-    let gw = fast("postgres").await;
+    let gw = TestGateway::start_fast("postgres").await;
     let other = gw.second_process().await;
     let (user, key) = gw.user_with_key(2 * USD, NewKey::default()).await;
     let mut ids = Vec::new();
@@ -452,7 +439,7 @@ async fn receiver() -> (String, Received) {
 #[tokio::test]
 async fn webhooks_are_signed_and_follow_every_state_change() {
     for b in backends() {
-        let gw = fast(b).await;
+        let gw = TestGateway::start_fast(b).await;
         let (hook, got) = receiver().await;
         let (user, key) = gw.user_with_key(USD, NewKey::default()).await;
         let (_, body) = gw
@@ -570,7 +557,7 @@ async fn webhooks_to_private_addresses_are_refused_unless_allowed() {
 #[tokio::test]
 async fn every_provider_makes_a_video_through_the_unified_door() {
     for b in backends() {
-        let gw = fast(b).await;
+        let gw = TestGateway::start_fast(b).await;
         let (user, key) = gw.user_with_key(10 * USD, NewKey::default()).await;
         // The simulator's own JPEG as the reference image: on 127.0.0.1, allowed in tests.
         let image = format!("{}/sim/files/thumbnail.jpg", gw.sim_url);
@@ -604,7 +591,7 @@ async fn every_provider_makes_a_video_through_the_unified_door() {
                 .json()
                 .await
                 .unwrap();
-            assert_plays(&gw.http, got["data"]["url"].as_str().unwrap()).await;
+            gw.assert_mp4(got["data"]["url"].as_str().unwrap()).await;
         }
         assert_eq!(gw.balance(&user.id).await, 10 * USD - spent);
         // Providers that take bytes got the image inlined; the others got the URL as given.
@@ -638,7 +625,7 @@ async fn every_provider_makes_a_video_through_the_unified_door() {
 #[tokio::test]
 async fn the_openai_videos_door_creates_lists_downloads_and_deletes() {
     for b in backends() {
-        let gw = fast(b).await;
+        let gw = TestGateway::start_fast(b).await;
         let (_, key) = gw.user_with_key(10 * USD, NewKey::default()).await;
         let (status, v) = gw.post_json("/v1/videos", &key, json!({"model": "sora-2", "prompt": "a paper boat", "seconds": "8", "size": "1280x720"})).await;
         assert_eq!(status, 200, "{v}");

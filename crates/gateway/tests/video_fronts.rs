@@ -37,12 +37,6 @@ const LUMA_FIELDS: &[&str] = &[
     "last_frame",
 ];
 
-async fn start(backend: &str) -> TestGateway {
-    let gw = TestGateway::start(backend).await;
-    gw.sim.set_task_timing(100, 400);
-    gw
-}
-
 async fn get_json(gw: &TestGateway, path: &str, key: &str) -> (u16, Value) {
     let r = gw.get(path, key).send().await.expect("request");
     let status = r.status().as_u16();
@@ -90,14 +84,6 @@ fn assert_moved(seen: &[String], expected: &[&str]) {
     assert_eq!(seen, expected, "the states seen");
 }
 
-async fn assert_mp4(gw: &TestGateway, url: &str) {
-    let r = gw.http.get(url).send().await.expect("fetching the video");
-    assert_eq!(r.status(), 200, "{url}");
-    let bytes = r.bytes().await.unwrap();
-    assert!(bytes.len() > 8, "{url} is too short");
-    assert_eq!(&bytes[4..8], b"ftyp", "{url} is not an MP4");
-}
-
 /// Every task's hold is settled: nothing is left held for this user.
 async fn assert_no_hold(gw: &TestGateway, user_id: &str) {
     assert_eq!(gw.state.store.held(user_id).await.unwrap(), 0);
@@ -115,7 +101,7 @@ fn sorted_keys(v: &Value) -> Vec<String> {
 #[tokio::test]
 async fn luma_door_runs_a_generation_in_the_seed_format() {
     for b in backends() {
-        let gw = start(b).await;
+        let gw = TestGateway::start_fast(b).await;
         let (user, key) = gw.user_with_key(USD, NewKey::default()).await;
         // As the seed's clients send it: every field, unused ones empty.
         let (status, created) = gw
@@ -164,7 +150,7 @@ async fn luma_door_runs_a_generation_in_the_seed_format() {
             done["video"]["width"].as_u64().unwrap() >= done["video"]["height"].as_u64().unwrap(),
             "16:9: {done}"
         );
-        assert_mp4(&gw, url).await;
+        gw.assert_mp4(url).await;
         assert_eq!(gw.balance(&user.id).await, USD - LUMA, "{b}: charged once");
         // Reading again charges nothing more.
         let _ = get_json(&gw, &format!("/luma/generations/{id}"), &key).await;
@@ -177,7 +163,7 @@ async fn luma_door_runs_a_generation_in_the_seed_format() {
 #[tokio::test]
 async fn runway_door_runs_text_and_image_tasks() {
     for b in backends() {
-        let gw = start(b).await;
+        let gw = TestGateway::start_fast(b).await;
         let (user, key) = gw.user_with_key(USD, NewKey::default()).await;
         let (status, created) = gw
             .post_json(
@@ -238,7 +224,7 @@ async fn runway_door_runs_text_and_image_tasks() {
         assert_eq!(done["id"], id);
         assert!(done["createdAt"].as_str().unwrap().ends_with('Z'));
         let url = done["output"][0].as_str().unwrap();
-        assert_mp4(&gw, url).await;
+        gw.assert_mp4(url).await;
         assert_eq!(
             gw.balance(&user.id).await,
             USD - RUNWAY_5S,
@@ -296,7 +282,7 @@ async fn runway_door_runs_text_and_image_tasks() {
 #[tokio::test]
 async fn kling_door_runs_a_task_in_kling_format() {
     for b in backends() {
-        let gw = start(b).await;
+        let gw = TestGateway::start_fast(b).await;
         let (user, key) = gw.user_with_key(USD, NewKey::default()).await;
         let (status, created) = gw
             .post_json(
@@ -342,7 +328,7 @@ async fn kling_door_runs_a_task_in_kling_format() {
         let video = &done["data"]["task_result"]["videos"][0];
         assert_eq!(video["duration"], "5", "a string, as Kling has it");
         assert!(video["id"].is_string());
-        assert_mp4(&gw, video["url"].as_str().unwrap()).await;
+        gw.assert_mp4(video["url"].as_str().unwrap()).await;
         assert_eq!(gw.balance(&user.id).await, USD - KLING, "{b}: charged once");
 
         // A number for duration is Kling's parameter error.
@@ -375,7 +361,7 @@ async fn kling_door_runs_a_task_in_kling_format() {
 #[tokio::test]
 async fn kling_image2video_sends_the_frames() {
     for b in backends() {
-        let gw = start(b).await;
+        let gw = TestGateway::start_fast(b).await;
         let (_, key) = gw.user_with_key(USD, NewKey::default()).await;
         let (status, created) = gw
             .post_json(
@@ -413,7 +399,7 @@ async fn kling_image2video_sends_the_frames() {
 #[tokio::test]
 async fn failed_tasks_end_failed_in_each_shape_and_refund() {
     for b in backends() {
-        let gw = start(b).await;
+        let gw = TestGateway::start_fast(b).await;
         let (user, key) = gw.user_with_key(USD, NewKey::default()).await;
 
         let (_, c) = gw
@@ -495,7 +481,7 @@ async fn failed_tasks_end_failed_in_each_shape_and_refund() {
 #[tokio::test]
 async fn any_door_reaches_any_video_channel() {
     for b in backends() {
-        let gw = start(b).await;
+        let gw = TestGateway::start_fast(b).await;
         let (user, key) = gw.user_with_key(USD, NewKey::default()).await;
         let before = gw.sim.requests("/v1/videos/text2video");
         let (status, c) = gw
@@ -526,7 +512,7 @@ async fn any_door_reaches_any_video_channel() {
         )
         .await;
         assert_eq!(done["state"], "completed", "{done}");
-        assert_mp4(&gw, done["video"]["url"].as_str().unwrap()).await;
+        gw.assert_mp4(done["video"]["url"].as_str().unwrap()).await;
         assert_eq!(
             gw.balance(&user.id).await,
             USD - KLING,
@@ -566,7 +552,7 @@ async fn any_door_reaches_any_video_channel() {
 #[tokio::test]
 async fn parameters_a_provider_cannot_honour_are_400s_in_each_shape() {
     for b in backends() {
-        let gw = start(b).await;
+        let gw = TestGateway::start_fast(b).await;
         let (user, key) = gw.user_with_key(USD, NewKey::default()).await;
         let before = gw.sim.requests("/v1/text_to_video");
 
@@ -657,7 +643,7 @@ async fn parameters_a_provider_cannot_honour_are_400s_in_each_shape() {
 #[tokio::test]
 async fn another_users_task_does_not_exist() {
     for b in backends() {
-        let gw = start(b).await;
+        let gw = TestGateway::start_fast(b).await;
         let (_, alice) = gw.user_with_key(USD, NewKey::default()).await;
         let (_, bob) = gw.user_with_key(USD, NewKey::default()).await;
 
@@ -827,7 +813,7 @@ async fn final_delivery(
 #[tokio::test]
 async fn webhooks_carry_each_doors_own_format_signed() {
     for b in backends() {
-        let gw = start(b).await;
+        let gw = TestGateway::start_fast(b).await;
         let (user, key) = gw.user_with_key(USD, NewKey::default()).await;
         let secret = gw.state.store.webhook_secret(&user.id).await.unwrap();
 

@@ -113,6 +113,22 @@ impl TestGateway {
         .await
     }
 
+    /// A gateway whose simulated video tasks finish in half a second.
+    pub async fn start_fast(backend: &str) -> TestGateway {
+        let gw = Self::start(backend).await;
+        gw.sim.set_task_timing(100, 400);
+        gw
+    }
+
+    /// Fetch `url` and check it is a real MP4 (an `ftyp` box at byte 4).
+    pub async fn assert_mp4(&self, url: &str) {
+        let r = self.http.get(url).send().await.expect("fetching the video");
+        assert_eq!(r.status(), 200, "{url}");
+        let bytes = r.bytes().await.unwrap();
+        assert!(bytes.len() > 8, "{url} is too short");
+        assert_eq!(&bytes[4..8], b"ftyp", "{url} is not an MP4");
+    }
+
     /// Kill this gateway as a crash would (tasks in flight, nothing drained), then start a new
     /// process on the same database, data dir and simulator.
     pub async fn restart(mut self) -> TestGateway {
