@@ -36,7 +36,8 @@ struct Args {
     /// Write the results as JSON here.
     #[arg(long)]
     json: Option<PathBuf>,
-    /// Also measure a LiteLLM proxy already listening at this base URL (see bench/litellm.sh).
+    /// Also measure a LiteLLM proxy already listening at this base URL, started against an
+    /// upstream simulator (`switchyard sim`); see docs/BENCHMARKS.md.
     #[arg(long)]
     litellm: Option<String>,
     #[arg(long, default_value = "sk-bench")]
