@@ -206,7 +206,9 @@ impl Budgets {
         let mut taken = Vec::new();
         for b in self.all() {
             let mut s = b.s.lock().await;
-            if s.spent == 0 && s.count == 0 {
+            // A lease with requests in flight is touched too, so the stale-hold sweep never
+            // takes one that is still in use (a stream may outlast any idle time).
+            if s.spent == 0 && s.count == 0 && (s.reserved == 0 || s.lease.is_none()) {
                 continue;
             }
             if let Some(lease) = &s.lease {
