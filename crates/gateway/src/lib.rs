@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod app;
 pub mod auth;
+pub mod budget;
 pub mod catalog;
 pub mod config;
 pub mod demo;
@@ -105,6 +106,12 @@ impl Gateway {
             upstream: Upstream::new(settings.timeouts()),
             health: Health::new(settings.health),
             guard: netguard::NetGuard::new(&settings.tasks.allow_private_networks),
+            budgets: Arc::new(budget::Budgets::new(
+                store.clone(),
+                settings.lease_nano,
+                Duration::try_from_secs_f64(settings.budget_idle_secs.max(0.0))
+                    .unwrap_or(Duration::from_secs(30)),
+            )),
             store,
             master,
             logger,
@@ -128,6 +135,10 @@ impl Gateway {
             spawn_background(self.state.clone()),
             task::engine::spawn(self.state.clone()),
             task::webhook::spawn(self.state.clone()),
+            budget::spawn_flusher(
+                self.state.budgets.clone(),
+                Duration::from_millis(self.state.settings.budget_flush_ms.max(1)),
+            ),
         ]);
         let app =
             app::router(self.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
@@ -139,6 +150,12 @@ impl Gateway {
             .await?;
         // Requests in flight have finished: write what they logged before exiting.
         let _ = tokio::time::timeout(Duration::from_secs(5), self.state.logger.flush()).await;
+        // And write this process's spending, giving every unspent lease back.
+        match tokio::time::timeout(Duration::from_secs(5), self.state.budgets.return_all()).await {
+            Ok(Err(e)) => tracing::error!(error = %e, "returning budgets failed"),
+            Err(_) => tracing::error!("returning budgets timed out"),
+            Ok(Ok(())) => {}
+        }
         Ok(())
     }
 }

@@ -37,6 +37,13 @@ pub struct Settings {
     /// Default: `http://<listen address>`.
     pub public_url: Option<String>,
     pub tasks: TaskSettings,
+    /// Money moved from a user's balance into this process's in-memory budget at a time,
+    /// nano-dollars (never more than the balance or the key's quota holds).
+    pub lease_nano: i64,
+    /// How often budgets' spending is written to the database, milliseconds.
+    pub budget_flush_ms: u64,
+    /// A budget unused this long gives its lease back, seconds.
+    pub budget_idle_secs: f64,
 }
 
 /// The `[gateway.tasks]` table: asynchronous tasks (video).
@@ -88,6 +95,9 @@ impl Default for Settings {
             trust_forwarded_for: false,
             public_url: None,
             tasks: TaskSettings::default(),
+            lease_nano: 1_000_000_000,
+            budget_flush_ms: 100,
+            budget_idle_secs: 30.0,
         }
     }
 }
@@ -113,6 +123,7 @@ pub struct Shared {
     pub logger: UsageLogger,
     pub settings: Settings,
     pub guard: crate::netguard::NetGuard,
+    pub budgets: Arc<crate::budget::Budgets>,
 }
 
 impl Shared {

@@ -69,6 +69,7 @@ async fn chat_is_charged_exactly_and_logged() {
             (rid.as_str(), pt, ct, cost, 200)
         );
         assert!(row.channel_id.is_some());
+        gw.settle_budgets().await;
         assert_eq!(
             gw.state.store.held(&user.id).await.unwrap(),
             0,
@@ -403,6 +404,7 @@ async fn a_caller_who_hangs_up_is_charged_for_what_was_produced() {
         assert_eq!(gw.balance(&user.id).await, USD - logs[0].cost);
         // The upstream call was cancelled, not run to its end in the background.
         tokio::time::sleep(Duration::from_millis(300)).await;
+        gw.settle_budgets().await;
         assert_eq!(gw.state.store.held(&user.id).await.unwrap(), 0);
         gw.shutdown().await;
     }
@@ -572,6 +574,7 @@ async fn quota_expiry_and_ip_limits_on_keys() {
             )
             .await;
         assert_eq!(gw.chat(&quota, "gpt-4o-mini").await.0, 200);
+        gw.settle_budgets().await;
         let k = gw.state.store.keys(Some(&user.id)).await.unwrap().remove(0);
         assert_eq!(k.quota_remaining, USD / 10 - k.used);
         assert!(k.used > 0);

@@ -109,6 +109,7 @@ async fn the_seed_request_streams_progress_and_ends_with_a_playable_video() {
             ("succeeded", RUNWAY_5S)
         );
         assert_eq!(gw.balance(&user.id).await, USD - RUNWAY_5S, "charged once");
+        gw.settle_budgets().await;
         assert_eq!(gw.state.store.held(&user.id).await.unwrap(), 0);
         let logs = gw.wait_logs(&user.id, 1).await;
         assert_eq!(
@@ -317,6 +318,7 @@ async fn two_processes_on_one_database_bill_each_task_once() {
         wait_task(&gw, id, "succeeded").await;
     }
     assert_eq!(gw.balance(&user.id).await, 2 * USD - 6 * RUNWAY_5S);
+    gw.settle_budgets().await;
     assert_eq!(gw.state.store.held(&user.id).await.unwrap(), 0);
     other.shutdown().await;
     gw.shutdown().await;

@@ -86,6 +86,7 @@ fn assert_moved(seen: &[String], expected: &[&str]) {
 
 /// Every task's hold is settled: nothing is left held for this user.
 async fn assert_no_hold(gw: &TestGateway, user_id: &str) {
+    gw.settle_budgets().await;
     assert_eq!(gw.state.store.held(user_id).await.unwrap(), 0);
 }
 
@@ -713,6 +714,7 @@ async fn runway_delete_cancels_and_refunds() {
             .await;
         assert_eq!(status, 200, "{b}: {c}");
         let id = c["id"].as_str().unwrap();
+        gw.settle_budgets().await;
         let held = gw.state.store.held(&user.id).await.unwrap();
         assert_eq!(held, 2 * RUNWAY_5S, "10 s held");
 

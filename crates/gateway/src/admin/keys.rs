@@ -105,6 +105,7 @@ pub(crate) async fn list(
     } else {
         Some(p.user.id.clone())
     };
+    state.budgets.return_all().await?;
     let keys = state.store.keys(user_id.as_deref()).await?;
     let data: Vec<Value> = keys.iter().map(ApiKey::to_view).collect();
     Ok(Json(json!({"data": data})))
@@ -198,6 +199,8 @@ pub(crate) async fn disable(
 /// The key, if the caller owns it or is an admin. Someone else's key is "not found", so ids
 /// cannot be probed.
 async fn visible_key(state: &AppState, p: &Principal, id: &str) -> Result<ApiKey, ApiError> {
+    // A limited key's quota may sit in this process's budgets: make it exact first.
+    state.budgets.return_all().await?;
     match state.store.key(id).await? {
         Some(k) if k.user_id == p.user.id || p.user.is_admin() => Ok(k),
         _ => Err(ApiError::not_found("key")),

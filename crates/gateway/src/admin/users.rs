@@ -101,6 +101,7 @@ pub(crate) async fn list(
     p.require_admin()?;
     let q = query(q)?;
     let (limit, offset) = page(q.limit.as_deref(), q.offset.as_deref())?;
+    state.budgets.return_all().await?;
     let data = state.store.users(limit, offset).await?;
     Ok(Json(
         json!({"data": data, "limit": limit, "offset": offset}),
@@ -221,6 +222,8 @@ pub(crate) async fn adjust_balance(
         );
     }
     let reason = non_empty("reason", &a.reason)?;
+    // A deduction may need money this process has leased.
+    state.budgets.return_user(&id).await?;
     let user = state
         .store
         .adjust_balance(&id, a.amount_nano, &reason, Some(&p.user.id))
@@ -256,6 +259,9 @@ pub(crate) async fn ledger(
 }
 
 async fn find(state: &AppState, id: &str) -> Result<User, ApiError> {
+    // Money this process leased for the user counts as theirs: flush and give it back first,
+    // so balance, used and held are exact.
+    state.budgets.return_user(id).await?;
     state
         .store
         .user(id)

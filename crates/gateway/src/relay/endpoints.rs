@@ -453,6 +453,7 @@ fn model_object(id: &str) -> Value {
 /// What the legacy balance endpoints report: the key's quota when it has one, else the
 /// owner's balance. USD floats are fine here: display only, never used for money.
 async fn spend_view(state: &AppState, p: &Principal) -> Result<(f64, f64), ApiError> {
+    state.budgets.return_user(&p.user.id).await?;
     let key = state
         .store
         .key(&p.key.id)

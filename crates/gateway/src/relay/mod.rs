@@ -159,7 +159,7 @@ pub async fn run(state: &AppState, call: Call) -> Result<axum::response::Respons
     );
     let p = &call.principal;
     let hold = match state
-        .store
+        .budgets
         .hold(&p.user.id, &p.key.id, p.key.quota_limited, worst)
         .await?
     {

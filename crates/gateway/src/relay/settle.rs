@@ -7,10 +7,11 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
-use switchyard_store::{now_ms, Hold, Price, UsageLog};
+use switchyard_store::{now_ms, Price, UsageLog};
 
 use super::sse::MeteredStream;
 use super::{adapter, Call, Meter};
+use crate::budget::Ticket;
 use crate::catalog::ChannelEntry;
 use crate::error::ApiError;
 use crate::meter;
@@ -21,14 +22,14 @@ use crate::state::AppState;
 /// Everything needed to settle one request, whenever and wherever it ends.
 pub struct Settlement {
     state: AppState,
-    hold: Hold,
+    hold: Ticket,
     price: Price,
     log: UsageLog,
     started: Instant,
 }
 
 impl Settlement {
-    pub fn new(state: AppState, hold: Hold, price: Price, call: &Call) -> Settlement {
+    pub fn new(state: AppState, hold: Ticket, price: Price, call: &Call) -> Settlement {
         let log = UsageLog {
             id: call.request_id.clone(),
             ts: now_ms(),
@@ -66,14 +67,7 @@ impl Settlement {
             ..usage
         };
         let cost = price::cost(&self.price, &usage);
-        let charged = match self.state.store.settle(&self.hold, cost).await {
-            Ok(c) => c,
-            Err(e) => {
-                // The hold row survives and is released by the stale-hold sweep.
-                tracing::error!(error = %e, request_id = %self.log.id, "settling a hold failed");
-                0
-            }
-        };
+        let charged = self.state.budgets.settle(self.hold, cost).await;
         self.log.tokens_in = usage.input;
         self.log.tokens_out = usage.output;
         self.log.tokens_cached = usage.cached;
@@ -88,9 +82,7 @@ impl Settlement {
 
     /// Nothing billable happened: give the hold back and log the failure.
     pub async fn fail(mut self, e: &ApiError) {
-        if let Err(err) = self.state.store.release(&self.hold).await {
-            tracing::error!(error = %err, request_id = %self.log.id, "releasing a hold failed");
-        }
+        self.state.budgets.release(self.hold).await;
         self.log.latency_ms = self.started.elapsed().as_millis() as i64;
         self.log.status = e.status.as_u16() as i64;
         self.log.error = Some(e.message.clone());

@@ -93,7 +93,19 @@ pub async fn prepare(state: &AppState, s: Submission) -> Result<Prepared, ApiErr
         )
     };
     let p = &s.principal;
-    let hold = match state.store.hold(&p.user.id, &p.key.id, p.key.quota_limited, amount).await? {
+    let mut held = state
+        .store
+        .hold(&p.user.id, &p.key.id, p.key.quota_limited, amount)
+        .await?;
+    if held.is_err() {
+        // The money may sit in this process's relay budgets: give it back and try again.
+        state.budgets.return_user(&p.user.id).await?;
+        held = state
+            .store
+            .hold(&p.user.id, &p.key.id, p.key.quota_limited, amount)
+            .await?;
+    }
+    let hold = match held {
         Ok(h) => h,
         Err(HoldRefusal::Balance) => return Err(ApiError::insufficient_quota(format!("You exceeded your current quota: this video costs ${:.4} and your balance does not cover it.", amount as f64 / 1e9))),
         Err(HoldRefusal::KeyQuota) => return Err(ApiError::insufficient_quota(format!("This API key's remaining quota does not cover this video (${:.4}).", amount as f64 / 1e9))),

@@ -209,7 +209,14 @@ impl TestGateway {
         (user, secret)
     }
 
+    /// Write this process's budgets to the database and give every lease back, so balances,
+    /// quotas, `used` and holds read there are exact.
+    pub async fn settle_budgets(&self) {
+        self.state.budgets.return_all().await.unwrap();
+    }
+
     pub async fn balance(&self, user_id: &str) -> i64 {
+        self.settle_budgets().await;
         self.state
             .store
             .user(user_id)
