@@ -52,6 +52,18 @@ struct Incoming {
 }
 
 impl Incoming {
+    /// Run a call whose usage is known from the request alone (images, speech, audio files).
+    async fn run_fixed(
+        self,
+        endpoint: &'static str,
+        model: String,
+        payload: Payload,
+        usage: Usage,
+    ) -> Result<Response, ApiError> {
+        let (state, call) = self.call(endpoint, model, payload, usage, Meter::Fixed(usage));
+        run(&state, call).await
+    }
+
     fn call(
         self,
         endpoint: &'static str,
@@ -270,14 +282,9 @@ async fn images(
         calls: n,
         ..Default::default()
     };
-    let (state, call) = incoming(state, principal, rid).call(
-        "/v1/images/generations",
-        model,
-        Payload::Json(v),
-        usage,
-        Meter::Fixed(usage),
-    );
-    run(&state, call).await
+    incoming(state, principal, rid)
+        .run_fixed("/v1/images/generations", model, Payload::Json(v), usage)
+        .await
 }
 
 async fn speech(
@@ -296,14 +303,9 @@ async fn speech(
         calls: 1,
         ..Default::default()
     };
-    let (state, call) = incoming(state, principal, rid).call(
-        "/v1/audio/speech",
-        model,
-        Payload::Json(v),
-        usage,
-        Meter::Fixed(usage),
-    );
-    run(&state, call).await
+    incoming(state, principal, rid)
+        .run_fixed("/v1/audio/speech", model, Payload::Json(v), usage)
+        .await
 }
 
 async fn transcriptions(
@@ -351,14 +353,9 @@ async fn audio_upload(
         calls: 1,
         ..Default::default()
     };
-    let (state, call) = incoming(state, principal, rid).call(
-        endpoint,
-        model,
-        Payload::Form(parts),
-        usage,
-        Meter::Fixed(usage),
-    );
-    run(&state, call).await
+    incoming(state, principal, rid)
+        .run_fixed(endpoint, model, Payload::Form(parts), usage)
+        .await
 }
 
 /// Which SDK is asking, by how it sent its key: Anthropic's (`x-api-key` with
