@@ -57,6 +57,14 @@ impl Payload {
             Payload::Form(_) => &NULL,
         }
     }
+
+    /// The JSON body, taken (`null` for a form).
+    pub fn into_json(self) -> Value {
+        match self {
+            Payload::Json(v) => v,
+            Payload::Form(_) => Value::Null,
+        }
+    }
 }
 
 pub struct Call {

@@ -159,7 +159,8 @@ impl MeteredStream {
             meter: StreamMeter::default(),
             mode,
             caller: call.caller,
-            request: call.request_json().clone(),
+            // Kept only for the tokenizer fallback: taken from the call, not copied.
+            request: call.payload.into_json(),
             settlement: Some(settlement),
             started: call.started,
             first_byte: None,
