@@ -3,10 +3,8 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::routing::post;
 use common::{backends, TestGateway};
 use serde_json::{json, Value};
 use switchyard_store::NewKey;
@@ -411,38 +409,11 @@ async fn cancelling_stops_the_provider_and_refunds() {
     }
 }
 
-type Received = Arc<Mutex<Vec<(String, String)>>>;
-
-/// A webhook receiver on 127.0.0.1 that keeps (signature, body) of every POST.
-async fn receiver() -> (String, Received) {
-    let got: Received = Arc::default();
-    let keep = got.clone();
-    let app = axum::Router::new().route(
-        "/hook",
-        post(move |headers: axum::http::HeaderMap, body: String| {
-            let keep = keep.clone();
-            async move {
-                let sig = headers
-                    .get("x-switchyard-signature")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("")
-                    .to_string();
-                keep.lock().unwrap().push((sig, body));
-                "ok"
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (format!("http://{addr}/hook"), got)
-}
-
 #[tokio::test]
 async fn webhooks_are_signed_and_follow_every_state_change() {
     for b in backends() {
         let gw = TestGateway::start_fast(b).await;
-        let (hook, got) = receiver().await;
+        let (hook, mut rx) = common::webhook_receiver().await;
         let (user, key) = gw.user_with_key(USD, NewKey::default()).await;
         let (_, body) = gw
             .post_json(
@@ -454,18 +425,20 @@ async fn webhooks_are_signed_and_follow_every_state_change() {
         let id = body["data"]["task_id"].as_str().unwrap().to_string();
         wait_task(&gw, &id, "succeeded").await;
         let secret = gw.state.store.webhook_secret(&user.id).await.unwrap();
-        for _ in 0..50 {
-            if got
-                .lock()
-                .unwrap()
-                .iter()
-                .any(|(_, b)| b.contains("\"succeeded\""))
-            {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+        // (signature, body) of each delivery, until the final one arrives.
+        let mut got: Vec<(String, String)> = Vec::new();
+        while !got.iter().any(|(_, b)| b.contains("\"succeeded\"")) {
+            let (headers, body) = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+                .await
+                .expect("a delivery within 5 s")
+                .unwrap();
+            let sig = headers
+                .get("x-switchyard-signature")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string();
+            got.push((sig, body));
         }
-        let got = got.lock().unwrap().clone();
         let states: Vec<String> = got
             .iter()
             .map(|(_, b)| {
@@ -530,7 +503,7 @@ async fn webhooks_to_private_addresses_are_refused_unless_allowed() {
     })
     .await;
     gw.sim.set_task_timing(50, 100);
-    let (hook, got) = receiver().await;
+    let (hook, mut rx) = common::webhook_receiver().await;
     let (_, key) = gw.user_with_key(USD, NewKey::default()).await;
     let (_, body) = gw
         .post_json(
@@ -543,7 +516,7 @@ async fn webhooks_to_private_addresses_are_refused_unless_allowed() {
     wait_task(&gw, &id, "succeeded").await;
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert!(
-        got.lock().unwrap().is_empty(),
+        rx.try_recv().is_err(),
         "nothing reached the loopback receiver"
     );
     let deliveries = gw.state.store.deliveries(&id).await.unwrap();

@@ -6,10 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::routing::post;
-use axum::Router;
 use common::{backends, TestGateway};
 use serde_json::{json, Value};
 use switchyard_store::NewKey;
@@ -764,25 +761,6 @@ async fn runway_delete_cancels_and_refunds() {
 }
 
 /// A webhook receiver on 127.0.0.1:0: its URL, and what it receives (headers, raw body).
-async fn receiver() -> (String, mpsc::UnboundedReceiver<(HeaderMap, String)>) {
-    let (tx, rx) = mpsc::unbounded_channel();
-    async fn hook(
-        State(tx): State<mpsc::UnboundedSender<(HeaderMap, String)>>,
-        headers: HeaderMap,
-        body: String,
-    ) -> &'static str {
-        let _ = tx.send((headers, body));
-        "ok"
-    }
-    let app = Router::new().route("/hook", post(hook)).with_state(tx);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (format!("http://{addr}/hook"), rx)
-}
-
 /// Receive until `is_final` holds; every body must carry a valid signature.
 async fn final_delivery(
     rx: &mut mpsc::UnboundedReceiver<(HeaderMap, String)>,
@@ -819,7 +797,7 @@ async fn webhooks_carry_each_doors_own_format_signed() {
         let (user, key) = gw.user_with_key(USD, NewKey::default()).await;
         let secret = gw.state.store.webhook_secret(&user.id).await.unwrap();
 
-        let (url, mut rx) = receiver().await;
+        let (url, mut rx) = common::webhook_receiver().await;
         let (status, c) = gw
             .post_json(
                 "/luma/generations",
@@ -837,7 +815,7 @@ async fn webhooks_carry_each_doors_own_format_signed() {
         .await;
         assert_eq!(hooked, read, "the webhook carries what the GET returns");
 
-        let (url, mut rx) = receiver().await;
+        let (url, mut rx) = common::webhook_receiver().await;
         let (status, c) = gw
             .post_json(
                 "/runwayml/v1/text_to_video",
@@ -855,7 +833,7 @@ async fn webhooks_carry_each_doors_own_format_signed() {
         .await;
         assert_eq!(hooked, read);
 
-        let (url, mut rx) = receiver().await;
+        let (url, mut rx) = common::webhook_receiver().await;
         let (status, c) = gw
             .post_json(
                 "/kling/v1/videos/text2video",

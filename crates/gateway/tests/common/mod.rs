@@ -14,6 +14,34 @@ use tokio::sync::oneshot;
 
 pub use switchyard_store::testing::backends;
 
+/// A webhook receiver on 127.0.0.1: its URL, and the (headers, body) of every POST to it.
+pub async fn webhook_receiver() -> (
+    String,
+    tokio::sync::mpsc::UnboundedReceiver<(axum::http::HeaderMap, String)>,
+) {
+    use axum::extract::State;
+    use axum::http::HeaderMap;
+    use tokio::sync::mpsc;
+    let (tx, rx) = mpsc::unbounded_channel();
+    async fn hook(
+        State(tx): State<mpsc::UnboundedSender<(HeaderMap, String)>>,
+        headers: HeaderMap,
+        body: String,
+    ) -> &'static str {
+        let _ = tx.send((headers, body));
+        "ok"
+    }
+    let app = axum::Router::new()
+        .route("/hook", axum::routing::post(hook))
+        .with_state(tx);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://{addr}/hook"), rx)
+}
+
 pub const ROOT_KEY: &str = "sk-root0000000000000000000000000000000000000000000000";
 
 pub struct TestGateway {
