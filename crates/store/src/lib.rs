@@ -11,6 +11,7 @@ mod hold;
 mod key;
 mod lease;
 mod price;
+mod session;
 mod task;
 pub mod testing;
 mod usage;
@@ -23,8 +24,9 @@ pub use hold::{Hold, HoldRefusal, Settle};
 pub use key::{generate_key, hash_key, ApiKey, KeyPatch, NewKey};
 pub use lease::Spending;
 pub use price::Price;
+pub use session::{NewSession, Session};
 pub use task::{Finish, NewTask, Progress, Submitted, Task, TaskFilter};
-pub use usage::{LogFilter, LogPage, UsageLog, UsageSummary};
+pub use usage::{LogFilter, LogPage, UsageBucket, UsageGroup, UsageLog, UsageSummary};
 pub use user::{LedgerEntry, NewUser, User, UserPatch};
 pub use webhook::{Delivery, DeliveryOutcome};
 

@@ -65,6 +65,39 @@ pub struct UsageSummary {
     pub cost: i64,
 }
 
+/// One slice of time (or one model, channel or user) of the usage log, for the dashboard.
+#[derive(Debug, Clone, Default, Serialize, sqlx::FromRow)]
+pub struct UsageBucket {
+    /// The bucket's start (ms since the epoch) for a time series; the name for a breakdown.
+    pub key: String,
+    pub requests: i64,
+    pub errors: i64,
+    pub tokens_in: i64,
+    pub tokens_out: i64,
+    #[serde(rename = "cost_nano")]
+    pub cost: i64,
+    /// Mean latency, milliseconds.
+    pub latency_ms: i64,
+}
+
+/// What a usage log can be broken down by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UsageGroup {
+    /// Buckets of this many milliseconds.
+    Time(i64),
+    Model,
+    Channel,
+    User,
+    Key,
+}
+
+const BUCKET_AGGREGATES: &str = "COUNT(*) AS requests, \
+     CAST(COALESCE(SUM(CASE WHEN status >= 200 AND status < 300 THEN 0 ELSE 1 END), 0) AS BIGINT) AS errors, \
+     CAST(COALESCE(SUM(tokens_in), 0) AS BIGINT) AS tokens_in, \
+     CAST(COALESCE(SUM(tokens_out), 0) AS BIGINT) AS tokens_out, \
+     CAST(COALESCE(SUM(cost), 0) AS BIGINT) AS cost, \
+     CAST(COALESCE(AVG(latency_ms), 0) AS BIGINT) AS latency_ms";
+
 const LOG_COLS: &str = "id, ts, user_id, key_id, endpoint, model, channel_id, stream, tokens_in, \
      tokens_out, tokens_cached, cost, latency_ms, ttft_ms, status, error";
 const LOG_FIELDS: usize = 16;
@@ -211,6 +244,38 @@ impl Store {
         );
         Ok(bind_all(sqlx::query_as::<_, UsageSummary>(&sql), &args)
             .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// The filtered log grouped by time bucket (oldest first) or by a column (largest spend
+    /// first, at most `top` groups). Runs on the `ts` indexes; no row leaves the database.
+    pub async fn usage_grouped(
+        &self,
+        f: &LogFilter,
+        by: UsageGroup,
+        top: i64,
+    ) -> crate::Result<Vec<UsageBucket>> {
+        let (wh, args) = where_clause(f);
+        let (key, order) = match by {
+            UsageGroup::Time(ms) => {
+                let ms = ms.max(1000);
+                (format!("CAST((ts / {ms}) * {ms} AS TEXT)"), "MIN(ts)")
+            }
+            UsageGroup::Model => ("model".into(), "SUM(cost) DESC, COUNT(*) DESC"),
+            UsageGroup::Channel => (
+                "COALESCE(channel_id, '')".into(),
+                "SUM(cost) DESC, COUNT(*) DESC",
+            ),
+            UsageGroup::User => ("user_id".into(), "SUM(cost) DESC, COUNT(*) DESC"),
+            UsageGroup::Key => ("key_id".into(), "SUM(cost) DESC, COUNT(*) DESC"),
+        };
+        let sql = format!(
+            "SELECT {key} AS key, {BUCKET_AGGREGATES} FROM usage_logs{wh} \
+             GROUP BY {key} ORDER BY {order} LIMIT {}",
+            top.max(1)
+        );
+        Ok(bind_all(sqlx::query_as::<_, UsageBucket>(&sql), &args)
+            .fetch_all(&self.pool)
             .await?)
     }
 }
