@@ -19,9 +19,10 @@ pub fn router(state: AppState) -> Router {
     let limit = state.settings.max_body_bytes;
     Router::new()
         .route("/healthz", get(healthz))
+        .merge(crate::console::routes())
         .merge(relay::routes())
         .merge(crate::task::front::routes())
-        .nest("/api", admin::routes())
+        .nest("/api", admin::routes().merge(crate::session::routes()))
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(limit))

@@ -1,5 +1,6 @@
 //! Who is calling: the API key (Bearer, `x-api-key`, `x-goog-api-key` or `?key=`) resolved
-//! against the in-memory catalog, with the key's own limits checked.
+//! against the in-memory catalog, with the key's own limits checked. The admin API also takes
+//! the console's session cookie (`Caller`).
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -104,7 +105,7 @@ pub fn authenticate(
 
 /// The caller's address: the peer's, or with a trusted proxy in front, the first
 /// `X-Forwarded-For` entry.
-fn caller_ip(parts: &Parts, trust_forwarded_for: bool) -> Option<IpAddr> {
+pub(crate) fn caller_ip(parts: &Parts, trust_forwarded_for: bool) -> Option<IpAddr> {
     let forwarded = || {
         let v = parts.headers.get("x-forwarded-for")?.to_str().ok()?;
         v.split(',').next()?.trim().parse().ok()
@@ -129,5 +130,46 @@ impl FromRequestParts<AppState> for Principal {
     ) -> Result<Self, Self::Rejection> {
         let ip = caller_ip(parts, state.settings.trust_forwarded_for);
         authenticate(state, presented_key(parts).as_deref(), ip)
+    }
+}
+
+/// Who calls the admin API: a key's owner, or a user signed in to the console. A request
+/// that presents a key is judged by the key alone; otherwise by the session cookie.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user: Arc<UserEntry>,
+    /// The key used, when the call came with one (not from the console).
+    pub key_id: Option<String>,
+}
+
+impl Caller {
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        if self.user.is_admin() {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden("This action needs an admin."))
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let secret = presented_key(parts);
+        if secret.is_none() {
+            if let Some((user, _)) = crate::session::from_cookie(state, parts).await? {
+                return Ok(Caller { user, key_id: None });
+            }
+        }
+        let ip = caller_ip(parts, state.settings.trust_forwarded_for);
+        let p = authenticate(state, secret.as_deref(), ip)?;
+        Ok(Caller {
+            user: p.user,
+            key_id: Some(p.key.id.clone()),
+        })
     }
 }

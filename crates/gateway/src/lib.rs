@@ -11,6 +11,7 @@ pub mod auth;
 pub mod budget;
 pub mod catalog;
 pub mod config;
+pub mod console;
 pub mod demo;
 pub mod error;
 pub mod meter;
@@ -19,6 +20,7 @@ pub mod price;
 pub mod relay;
 pub mod route;
 pub mod secret;
+pub mod session;
 pub mod state;
 pub mod task;
 pub mod upstream;
@@ -116,6 +118,7 @@ impl Gateway {
             master,
             logger,
             settings,
+            logins: Default::default(),
         });
         Ok(Gateway {
             state,

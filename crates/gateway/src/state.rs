@@ -124,6 +124,8 @@ pub struct Shared {
     pub settings: Settings,
     pub guard: crate::netguard::NetGuard,
     pub budgets: Arc<crate::budget::Budgets>,
+    /// Failed console sign-ins, for throttling.
+    pub logins: crate::session::Throttle,
 }
 
 impl Shared {

@@ -92,6 +92,12 @@ enum UserAction {
     },
     /// List users.
     List,
+    /// Set a user's console password: from SWITCHYARD_PASSWORD, else the first line of stdin.
+    /// Ends the user's console sessions.
+    Passwd {
+        #[arg(long)]
+        name: String,
+    },
     /// Add balance (USD; negative to deduct), with a reason kept in the ledger.
     Topup {
         #[arg(long)]
@@ -167,8 +173,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         master_key: std::env::var("SWITCHYARD_MASTER_KEY").ok(),
     };
     let gw = Gateway::build(opts).await?;
+    if let Some(pw) = std::env::var("SWITCHYARD_ROOT_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty())
+    {
+        set_root_password(&gw.state.store, &pw).await?;
+    }
     println!("switchyard listening on http://{}", gw.addr);
     println!("  OpenAI base URL: http://{}/v1", gw.addr);
+    println!(
+        "  Console: http://{}/ (sign in with an admin's password or API key)",
+        gw.addr
+    );
     if let Some(k) = &gw.new_root_key {
         println!("  Root API key (shown once; keep it): {k}");
     }
@@ -176,6 +192,24 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await
+}
+
+/// Make root's console password this one (kept as it is when it already matches, so the
+/// sessions of a restart survive).
+async fn set_root_password(store: &Store, password: &str) -> anyhow::Result<()> {
+    let users = store.users(i64::MAX, 0).await?;
+    let root = users
+        .iter()
+        .find(|u| u.role == "root")
+        .context("no root user")?;
+    let current = store.password_hash(&root.id).await?;
+    if current.is_some_and(|h| switchyard_gateway::session::password_matches(password, &h)) {
+        return Ok(());
+    }
+    let phc = switchyard_gateway::session::hash_password(password)
+        .map_err(|e| anyhow::anyhow!("SWITCHYARD_ROOT_PASSWORD: {}", e.message))?;
+    store.set_password(&root.id, Some(&phc)).await?;
+    Ok(())
 }
 
 async fn open(db: &DbArgs) -> anyhow::Result<Store> {
@@ -228,6 +262,21 @@ async fn user(store: Store, action: UserAction) -> anyhow::Result<()> {
                     u.balance as f64 / 1e9
                 );
             }
+        }
+        UserAction::Passwd { name } => {
+            let u = user_named(&store, &name).await?;
+            let password = match std::env::var("SWITCHYARD_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => {
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line)?;
+                    line.trim_end_matches(['\r', '\n']).to_string()
+                }
+            };
+            let phc = switchyard_gateway::session::hash_password(&password)
+                .map_err(|e| anyhow::anyhow!(e.message))?;
+            store.set_password(&u.id, Some(&phc)).await?;
+            println!("Password set for {name}; their console sessions have ended.");
         }
         UserAction::Topup {
             name,

@@ -18,7 +18,7 @@ use switchyard_store::{Channel, ChannelWrite};
 use super::{
     non_empty, nullable, parse, read_json, read_json_or_empty, reload, Field, Id, Need, Ty,
 };
-use crate::auth::Principal;
+use crate::auth::Caller;
 use crate::catalog::ChannelEntry;
 use crate::error::ApiError;
 use crate::relay::{adapter, disable_channel, Attempt, Payload, CHAT};
@@ -194,7 +194,7 @@ fn view(state: &AppState, ch: &Channel) -> Value {
 
 /// `GET /api/channels/kinds`: every kind a channel can have, what it speaks, and what a
 /// preset fills in (the base URL) — what a console needs to fill the form.
-pub(crate) async fn kinds(p: Principal) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn kinds(p: Caller) -> Result<Json<Value>, ApiError> {
     p.require_admin()?;
     let data: Vec<Value> = crate::catalog::channel_kinds()
         .into_iter()
@@ -224,7 +224,7 @@ pub(crate) async fn kinds(p: Principal) -> Result<Json<Value>, ApiError> {
 
 pub(crate) async fn list(
     State(state): State<AppState>,
-    p: Principal,
+    p: Caller,
 ) -> Result<Json<Value>, ApiError> {
     p.require_admin()?;
     let data: Vec<Value> = state
@@ -239,7 +239,7 @@ pub(crate) async fn list(
 
 pub(crate) async fn get_one(
     State(state): State<AppState>,
-    p: Principal,
+    p: Caller,
     Id(id): Id,
 ) -> Result<Json<Value>, ApiError> {
     p.require_admin()?;
@@ -248,7 +248,7 @@ pub(crate) async fn get_one(
 
 pub(crate) async fn create(
     State(state): State<AppState>,
-    p: Principal,
+    p: Caller,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     p.require_admin()?;
@@ -277,7 +277,7 @@ pub(crate) async fn create(
 
 pub(crate) async fn update(
     State(state): State<AppState>,
-    p: Principal,
+    p: Caller,
     Id(id): Id,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
@@ -348,7 +348,7 @@ pub(crate) async fn update(
 
 pub(crate) async fn delete(
     State(state): State<AppState>,
-    p: Principal,
+    p: Caller,
     Id(id): Id,
 ) -> Result<Json<Value>, ApiError> {
     p.require_admin()?;
@@ -359,7 +359,7 @@ pub(crate) async fn delete(
 
 pub(crate) async fn test_one(
     State(state): State<AppState>,
-    p: Principal,
+    p: Caller,
     Id(id): Id,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
@@ -371,7 +371,7 @@ pub(crate) async fn test_one(
 
 pub(crate) async fn test_all(
     State(state): State<AppState>,
-    p: Principal,
+    p: Caller,
 ) -> Result<Json<Value>, ApiError> {
     p.require_admin()?;
     let channels = state.store.channels().await?;

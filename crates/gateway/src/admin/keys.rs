@@ -14,7 +14,7 @@ use switchyard_store::{now_ms, ApiKey, KeyPatch, NewKey};
 use super::{
     is_privileged, non_empty, parse, q_str, query, read_json, reload, Field, Id, Need, Ty,
 };
-use crate::auth::Principal;
+use crate::auth::Caller;
 use crate::catalog::parse_net;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -96,7 +96,7 @@ pub(crate) struct KeyQuery {
 /// Admins see every key (or one user's with `?user_id=`); anyone else sees their own.
 pub(crate) async fn list(
     State(state): State<AppState>,
-    p: Principal,
+    p: Caller,
     q: Result<Query<KeyQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let wanted = q_str(query(q)?.user_id);
@@ -113,7 +113,7 @@ pub(crate) async fn list(
 
 pub(crate) async fn create(
     State(state): State<AppState>,
-    p: Principal,
+    p: Caller,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let mut new: NewKey = parse(read_json(&state, body)?, NEW_KEY)?;
@@ -146,7 +146,7 @@ pub(crate) async fn create(
 
 pub(crate) async fn get_one(
     State(state): State<AppState>,
-    p: Principal,
+    p: Caller,
     Id(id): Id,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(visible_key(&state, &p, &id).await?.to_view()))
@@ -154,7 +154,7 @@ pub(crate) async fn get_one(
 
 pub(crate) async fn update(
     State(state): State<AppState>,
-    p: Principal,
+    p: Caller,
     Id(id): Id,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
@@ -182,7 +182,7 @@ pub(crate) async fn update(
 /// DELETE disables rather than erases: the usage log keeps pointing at the key.
 pub(crate) async fn disable(
     State(state): State<AppState>,
-    p: Principal,
+    p: Caller,
     Id(id): Id,
 ) -> Result<Json<Value>, ApiError> {
     let key = visible_key(&state, &p, &id).await?;
@@ -198,7 +198,7 @@ pub(crate) async fn disable(
 
 /// The key, if the caller owns it or is an admin. Someone else's key is "not found", so ids
 /// cannot be probed.
-async fn visible_key(state: &AppState, p: &Principal, id: &str) -> Result<ApiKey, ApiError> {
+async fn visible_key(state: &AppState, p: &Caller, id: &str) -> Result<ApiKey, ApiError> {
     // A limited key's quota may sit in this process's budgets: make it exact first.
     state.budgets.return_all().await?;
     match state.store.key(id).await? {
@@ -208,7 +208,7 @@ async fn visible_key(state: &AppState, p: &Principal, id: &str) -> Result<ApiKey
 }
 
 /// Only root may create or change keys of another admin or root; the owner must exist.
-async fn guard_owner(state: &AppState, p: &Principal, owner_id: &str) -> Result<(), ApiError> {
+async fn guard_owner(state: &AppState, p: &Caller, owner_id: &str) -> Result<(), ApiError> {
     if owner_id == p.user.id {
         return Ok(());
     }

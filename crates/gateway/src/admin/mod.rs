@@ -55,10 +55,12 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/logs", get(logs::list))
         .route("/logs/summary", get(logs::summary))
+        .route("/logs/stats", get(logs::stats))
         .route("/tasks", get(tasks::list))
         .route("/tasks/{id}", get(tasks::get_one))
         .route("/tasks/{id}/cancel", post(tasks::cancel))
         .route("/me/webhook-secret", get(tasks::webhook_secret))
+        .route("/me/password", post(users::change_own_password))
         .route("/openapi.json", get(openapi::document))
 }
 

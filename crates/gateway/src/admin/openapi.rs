@@ -39,6 +39,11 @@ fn obj(props: &[(&str, Value)]) -> Value {
     json!({"type": "object", "properties": p, "required": required})
 }
 
+/// `{user, csrf_token}`: who is signed in, and the token every console write sends back.
+fn session_schema() -> Value {
+    obj(&[("user", t("object")), ("csrf_token", t("string"))])
+}
+
 /// `{"data": [item]}`, the shape of every admin list.
 fn list_of(item: &str) -> Value {
     obj(&[("data", arr(r(item)))])
@@ -87,6 +92,12 @@ impl Op {
                 "401": {"description": "Missing, unknown, disabled or expired API key.", "content": {"application/json": {"schema": r("Error")}}}
             }
         }))
+    }
+
+    /// The console's session cookie (or a key) authenticates it.
+    fn session(mut self) -> Op {
+        self.0["security"] = json!([{"session": []}, {"bearer": []}]);
+        self
     }
 
     /// No API key needed.
@@ -750,6 +761,71 @@ fn admin_paths(p: &mut Map<String, Value>) {
             .ok("Totals.", r("UsageSummary"))
             .errors(&[400]),
     );
+    add(
+        p,
+        "get",
+        "/api/logs/stats",
+        Op::new("logs", "Dashboard figures")
+            .describe("Over the same filters (default: the last 24 hours): totals, a time series in `bucket_secs` buckets, and the top 10 models, keys, and for admins channels and users, by spend. Each group is `{key, name?, requests, errors, tokens_in, tokens_out, cost_nano, latency_ms}`.")
+            .log_filters()
+            .ok(
+                "The figures.",
+                obj(&[
+                    ("since", t("integer")),
+                    ("until", t("integer")),
+                    ("bucket_secs", t("integer")),
+                    ("totals", t("object")),
+                    ("series", arr(t("object"))),
+                    ("by_model", arr(t("object"))),
+                    ("by_key", arr(t("object"))),
+                ]),
+            )
+            .errors(&[400]),
+    );
+    add(
+        p,
+        "post",
+        "/api/me/password",
+        Op::new("users", "Change your console password")
+            .describe(
+                "Needs the current password when one is set. Ends every session of the account.",
+            )
+            .body(body_schema(users::OWN_PASSWORD))
+            .answer(204, "Changed.", "application/json", json!({}))
+            .errors(&[400, 403]),
+    );
+    add(
+        p,
+        "post",
+        "/api/auth/login",
+        Op::new("auth", "Sign in to the console")
+            .describe("A name and password, or an API key. Sets the `sy_session` cookie (HttpOnly, SameSite=Strict, a week from last use) and answers the CSRF token to send as X-CSRF-Token with every write. Five failures per name and address in ten minutes lock further attempts for a while (429).")
+            .public()
+            .body(body_schema(crate::session::LOGIN))
+            .ok("`{user{id, name, role, group}, csrf_token}`", session_schema())
+            .errors(&[400, 429]),
+    );
+    add(
+        p,
+        "get",
+        "/api/auth/session",
+        Op::new("auth", "The signed-in user")
+            .describe(
+                "Who the session cookie belongs to, and its CSRF token. 401 when not signed in.",
+            )
+            .session()
+            .ok("`{user, csrf_token}`", session_schema()),
+    );
+    add(
+        p,
+        "post",
+        "/api/auth/logout",
+        Op::new("auth", "Sign out")
+            .describe("Ends the session (needs X-CSRF-Token) and clears the cookie.")
+            .session()
+            .answer(204, "Signed out.", "application/json", json!({}))
+            .errors(&[403]),
+    );
 }
 
 fn relay_paths(p: &mut Map<String, Value>) {
@@ -1160,13 +1236,14 @@ pub(crate) fn build() -> Value {
         "security": [{"bearer": []}],
         "tags": [
             {"name": "users"}, {"name": "keys"}, {"name": "channels"}, {"name": "prices"},
-            {"name": "logs"}, {"name": "tasks"}, {"name": "relay"}, {"name": "video"},
+            {"name": "logs"}, {"name": "tasks"}, {"name": "auth"}, {"name": "relay"}, {"name": "video"},
             {"name": "billing"}, {"name": "meta"},
         ],
         "paths": paths,
         "components": {
             "securitySchemes": {
-                "bearer": {"type": "http", "scheme": "bearer", "description": "A Switchyard API key (sk-…)."}
+                "bearer": {"type": "http", "scheme": "bearer", "description": "A Switchyard API key (sk-…). Every /api route also takes the console's session cookie; writes made with the cookie must carry the session's token in X-CSRF-Token."},
+                "session": {"type": "apiKey", "in": "cookie", "name": "sy_session", "description": "The console's session, from POST /api/auth/login."}
             },
             "schemas": schemas(),
         },

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use switchyard_store::Price;
 
 use super::{parse, read_json, reload, Field, Id, Need, Ty};
-use crate::auth::Principal;
+use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -46,6 +46,12 @@ pub(crate) const PRICE_WRITE: &[Field] = &[
         "Nano-dollars per call (images, transcriptions…). Default 0.",
     ),
     Field(
+        "per_second_nano",
+        Ty::Int,
+        Need::Optional,
+        "Nano-dollars per second of requested output (video tasks). Default 0.",
+    ),
+    Field(
         "free",
         Ty::Bool,
         Need::Optional,
@@ -62,13 +68,14 @@ pub(crate) fn with_usd(p: &Price) -> Value {
         "output_per_mtok": usd(p.output_per_mtok),
         "cached_per_mtok": p.cached_per_mtok.map(usd),
         "per_call": usd(p.per_call),
+        "per_second": usd(p.per_second),
     });
     v
 }
 
 pub(crate) async fn list(
     State(state): State<AppState>,
-    _p: Principal,
+    _p: Caller,
 ) -> Result<Json<Value>, ApiError> {
     let data: Vec<Value> = state.store.prices().await?.iter().map(with_usd).collect();
     Ok(Json(json!({"data": data})))
@@ -76,7 +83,7 @@ pub(crate) async fn list(
 
 pub(crate) async fn get_one(
     State(state): State<AppState>,
-    _p: Principal,
+    _p: Caller,
     Id(model): Id,
 ) -> Result<Json<Value>, ApiError> {
     let p = state
@@ -92,7 +99,7 @@ pub(crate) async fn get_one(
 /// Set a model's price, replacing any earlier one (absent amounts are zero).
 pub(crate) async fn put(
     State(state): State<AppState>,
-    p: Principal,
+    p: Caller,
     Id(model): Id,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
@@ -118,7 +125,7 @@ pub(crate) async fn put(
 
 pub(crate) async fn delete(
     State(state): State<AppState>,
-    p: Principal,
+    p: Caller,
     Id(model): Id,
 ) -> Result<Json<Value>, ApiError> {
     p.require_admin()?;

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use switchyard_store::{Task, TaskFilter};
 
 use super::{q_int, q_str, query};
-use crate::auth::Principal;
+use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::task::front::{render, visible_task};
@@ -77,7 +77,7 @@ fn view(state: &AppState, t: &Task, admin: bool) -> Value {
 
 pub(crate) async fn list(
     State(state): State<AppState>,
-    p: Principal,
+    p: Caller,
     q: Result<Query<TaskQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let q = query(q)?;
@@ -102,10 +102,10 @@ pub(crate) async fn list(
 
 pub(crate) async fn get_one(
     State(state): State<AppState>,
-    p: Principal,
+    p: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let t = visible_task(&state, &p, &id).await?;
+    let t = visible_task(&state, &p.user, &id).await?;
     let mut v = view(&state, &t, p.user.is_admin());
     v["deliveries"] = json!(state.store.deliveries(&t.id).await?);
     Ok(Json(v))
@@ -113,10 +113,10 @@ pub(crate) async fn get_one(
 
 pub(crate) async fn cancel(
     State(state): State<AppState>,
-    p: Principal,
+    p: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let t = visible_task(&state, &p, &id).await?;
+    let t = visible_task(&state, &p.user, &id).await?;
     let t = cancel_task(&state, &t).await?;
     Ok(Json(view(&state, &t, p.user.is_admin())))
 }
@@ -124,7 +124,7 @@ pub(crate) async fn cancel(
 /// The secret that signs this user's webhooks (`X-Switchyard-Signature`).
 pub(crate) async fn webhook_secret(
     State(state): State<AppState>,
-    p: Principal,
+    p: Caller,
 ) -> Result<Json<Value>, ApiError> {
     let secret = state.store.webhook_secret(&p.user.id).await?;
     Ok(Json(json!({

@@ -14,8 +14,9 @@ use super::{
     is_privileged, non_empty, page, parse, q_int, query, read_json, reload, valid_role, Field, Id,
     Need, Ty,
 };
-use crate::auth::Principal;
+use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::session::hash_password;
 use crate::state::AppState;
 
 pub(crate) const NEW_USER: &[Field] = &[
@@ -38,6 +39,12 @@ pub(crate) const NEW_USER: &[Field] = &[
         Need::Optional,
         "Starting balance in nano-dollars (recorded in the ledger).",
     ),
+    Field(
+        "password",
+        Ty::Str,
+        Need::Optional,
+        "Console sign-in password, at least 8 characters.",
+    ),
 ];
 
 pub(crate) const USER_PATCH: &[Field] = &[
@@ -54,6 +61,27 @@ pub(crate) const USER_PATCH: &[Field] = &[
         Ty::Bool,
         Need::Optional,
         "false locks the account: all its keys stop working.",
+    ),
+    Field(
+        "password",
+        Ty::Str,
+        Need::Nullable,
+        "New console password (ends the user's sessions); null removes it.",
+    ),
+];
+
+pub(crate) const OWN_PASSWORD: &[Field] = &[
+    Field(
+        "current_password",
+        Ty::Str,
+        Need::Optional,
+        "Required when a password is already set.",
+    ),
+    Field(
+        "new_password",
+        Ty::Str,
+        Need::Required,
+        "At least 8 characters. Ends every session of the account, this one included.",
     ),
 ];
 
@@ -80,22 +108,21 @@ pub(crate) struct PageQuery {
 }
 
 /// The caller's own account, what is currently held for requests in flight, and the key used.
-pub(crate) async fn me(
-    State(state): State<AppState>,
-    p: Principal,
-) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn me(State(state): State<AppState>, p: Caller) -> Result<Json<Value>, ApiError> {
     let user = find(&state, &p.user.id).await?;
     let mut v = json!(user);
     v["held_nano"] = json!(state.store.held(&user.id).await?);
-    if let Some(key) = state.store.key(&p.key.id).await? {
-        v["key"] = key.to_view();
+    if let Some(key_id) = &p.key_id {
+        if let Some(key) = state.store.key(key_id).await? {
+            v["key"] = key.to_view();
+        }
     }
     Ok(Json(v))
 }
 
 pub(crate) async fn list(
     State(state): State<AppState>,
-    p: Principal,
+    p: Caller,
     q: Result<Query<PageQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     p.require_admin()?;
@@ -110,11 +137,17 @@ pub(crate) async fn list(
 
 pub(crate) async fn create(
     State(state): State<AppState>,
-    p: Principal,
+    p: Caller,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<User>), ApiError> {
     p.require_admin()?;
-    let mut new: NewUser = parse(read_json(&state, body)?, NEW_USER)?;
+    let v = read_json(&state, body)?;
+    let password = v
+        .get("password")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let mut new: NewUser = parse(v, NEW_USER)?;
+    let phc = password.as_deref().map(hash_password).transpose()?;
     let role = new.role.as_deref().unwrap_or("user");
     if !valid_role(role) {
         return Err(bad_role(role));
@@ -135,13 +168,16 @@ pub(crate) async fn create(
         );
     }
     let user = state.store.create_user(&new).await?;
+    if let Some(phc) = &phc {
+        state.store.set_password(&user.id, Some(phc)).await?;
+    }
     reload(&state).await;
     Ok((StatusCode::CREATED, Json(user)))
 }
 
 pub(crate) async fn get_one(
     State(state): State<AppState>,
-    p: Principal,
+    p: Caller,
     Id(id): Id,
 ) -> Result<Json<User>, ApiError> {
     p.require_admin()?;
@@ -150,12 +186,20 @@ pub(crate) async fn get_one(
 
 pub(crate) async fn update(
     State(state): State<AppState>,
-    p: Principal,
+    p: Caller,
     Id(id): Id,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<User>, ApiError> {
     p.require_admin()?;
-    let mut patch: UserPatch = parse(read_json(&state, body)?, USER_PATCH)?;
+    let v = read_json(&state, body)?;
+    // Absent: unchanged; null: removed; a string: the new password.
+    let password = v.get("password").map(|p| p.as_str().map(str::to_string));
+    let mut patch: UserPatch = parse(v, USER_PATCH)?;
+    let phc = match &password {
+        Some(Some(pw)) => Some(Some(hash_password(pw)?)),
+        Some(None) => Some(None),
+        None => None,
+    };
     let cur = find(&state, &id).await?;
     if let Some(n) = &patch.name {
         patch.name = Some(non_empty("name", n)?);
@@ -177,9 +221,9 @@ pub(crate) async fn update(
                 "Only root may promote a user to admin or root.",
             ));
         }
-        if is_privileged(&cur.role) && (role_changes || disables || enables) {
+        if is_privileged(&cur.role) && (role_changes || disables || enables || phc.is_some()) {
             return Err(ApiError::forbidden(
-                "Only root may change the role of, or lock, an admin or root account.",
+                "Only root may change the role, password or lock of an admin or root account.",
             ));
         }
     }
@@ -198,8 +242,37 @@ pub(crate) async fn update(
         }
     }
     let user = state.store.update_user(&id, &patch).await?;
+    if let Some(phc) = &phc {
+        state.store.set_password(&id, phc.as_deref()).await?;
+    }
     reload(&state).await;
     Ok(Json(user))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct OwnPassword {
+    current_password: Option<String>,
+    new_password: String,
+}
+
+/// Change one's own console password. When one is set, the current one must be given too,
+/// so a borrowed session or key cannot take the account over.
+pub(crate) async fn change_own_password(
+    State(state): State<AppState>,
+    p: Caller,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<StatusCode, ApiError> {
+    let req: OwnPassword = parse(read_json(&state, body)?, OWN_PASSWORD)?;
+    if let Some(old) = state.store.password_hash(&p.user.id).await? {
+        let given = req.current_password.as_deref().unwrap_or("");
+        if !crate::session::password_matches(given, &old) {
+            return Err(ApiError::forbidden("The current password is wrong.")
+                .with_param("current_password"));
+        }
+    }
+    let phc = hash_password(&req.new_password).map_err(|e| e.with_param("new_password"))?;
+    state.store.set_password(&p.user.id, Some(&phc)).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Deserialize)]
@@ -210,7 +283,7 @@ pub(crate) struct Adjust {
 
 pub(crate) async fn adjust_balance(
     State(state): State<AppState>,
-    p: Principal,
+    p: Caller,
     Id(id): Id,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<User>, ApiError> {
@@ -244,7 +317,7 @@ pub(crate) struct LedgerQuery {
 
 pub(crate) async fn ledger(
     State(state): State<AppState>,
-    p: Principal,
+    p: Caller,
     Id(id): Id,
     q: Result<Query<LedgerQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {

@@ -194,7 +194,7 @@ async fn read(
         if family != "text2video" && family != "image2video" {
             return Err(ApiError::not_found("route"));
         }
-        visible_task(&state, &principal, &id).await
+        visible_task(&state, &principal.user, &id).await
     };
     match task.await {
         Ok(t) => Json(render(&state, &TaskView::new(&t))).into_response(),

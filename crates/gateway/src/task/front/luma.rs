@@ -138,7 +138,7 @@ async fn read(
     Path(id): Path<String>,
 ) -> Response {
     let task = match principal {
-        Ok(p) => visible_task(&state, &p, &id).await,
+        Ok(p) => visible_task(&state, &p.user, &id).await,
         Err(e) => Err(e),
     };
     match task {

@@ -14,7 +14,7 @@ use serde_json::Value;
 use switchyard_store::Task;
 
 use super::TaskView;
-use crate::auth::Principal;
+use crate::catalog::UserEntry;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -40,9 +40,9 @@ pub fn render(state: &AppState, task: &Task) -> Value {
 }
 
 /// A task the caller may see: their own, or any for an admin. Others' tasks do not exist.
-pub async fn visible_task(state: &AppState, p: &Principal, id: &str) -> Result<Task, ApiError> {
+pub async fn visible_task(state: &AppState, user: &UserEntry, id: &str) -> Result<Task, ApiError> {
     match state.store.task(id).await? {
-        Some(t) if t.user_id == p.user.id || p.user.is_admin() => Ok(t),
+        Some(t) if t.user_id == user.id || user.is_admin() => Ok(t),
         _ => Err(ApiError::not_found("task")),
     }
 }

@@ -119,7 +119,7 @@ async fn read(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let task = visible_task(&state, &principal, &id).await?;
+    let task = visible_task(&state, &principal.user, &id).await?;
     Ok(Json(render(&state, &TaskView::new(&task))))
 }
 
@@ -163,7 +163,7 @@ async fn remove(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let task = visible_task(&state, &principal, &id).await?;
+    let task = visible_task(&state, &principal.user, &id).await?;
     cancel(&state, &task).await?;
     Ok(Json(
         json!({"id": id, "object": "video.deleted", "deleted": true}),
@@ -199,7 +199,7 @@ async fn content(
         *req.headers_mut() = headers;
         let (parts, _) = req.into_parts();
         let p = authenticate(&state, presented_key(&parts).as_deref(), None)?;
-        visible_task(&state, &p, &id).await?
+        visible_task(&state, &p.user, &id).await?
     };
     if task.state != "succeeded" {
         return Err(ApiError::new(

@@ -227,7 +227,7 @@ async fn read(
     Path(id): Path<String>,
 ) -> Response {
     let task = match principal {
-        Ok(p) => visible_task(&state, &p, &id).await,
+        Ok(p) => visible_task(&state, &p.user, &id).await,
         Err(e) => Err(e),
     };
     answer(task.map(|t| render(&state, &TaskView::new(&t))))
@@ -240,7 +240,7 @@ async fn remove(
     Path(id): Path<String>,
 ) -> Response {
     let done = async {
-        let task = visible_task(&state, &principal?, &id).await?;
+        let task = visible_task(&state, &principal?.user, &id).await?;
         cancel(&state, &task).await
     };
     match done.await {

@@ -86,7 +86,7 @@ async fn read(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let task = visible_task(&state, &principal, &id).await?;
+    let task = visible_task(&state, &principal.user, &id).await?;
     Ok(Json(render(&state, &TaskView::new(&task))))
 }
 
