@@ -1166,7 +1166,7 @@ function toc(current, l) {
 }
 
 export default {
-  path: 'docs', title: 'nav.docs', admin: false, icon: '📖',
+  path: 'docs', title: 'nav.docs', admin: false, icon: '¶',
   render(main, ctx) {
     const l = lang() === 'zh' ? 'zh' : 'en';
     const slug = ctx.params[0] || 'intro';

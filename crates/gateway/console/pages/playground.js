@@ -325,7 +325,7 @@ async function readSse(res, onData, onRaw) {
 // ---------- the page ----------
 
 export default {
-  path: 'playground', title: 'nav.playground', admin: false, icon: '🧪',
+  path: 'playground', title: 'nav.playground', admin: false, icon: '⚗',
   async render(main) {
     let controller = null; // AbortController of the request in flight
     let alive = true;

@@ -229,7 +229,7 @@ async function showDetails(id, after) {
 }
 
 export default {
-  path: 'tasks', title: 'nav.tasks', admin: false, icon: '🎬',
+  path: 'tasks', title: 'nav.tasks', admin: false, icon: '▶',
   async render(main, ctx) {
     const admin = isAdmin();
     const f = {
