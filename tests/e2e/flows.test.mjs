@@ -86,6 +86,13 @@ describe('console flows', () => {
     // The toast says it, and the row's "Last test" cell keeps it.
     await page.getByRole('status').getByText(new RegExp(`${CHANNEL}: OK · \\d+ ms`)).waitFor();
     await row.getByText(/^OK · \d+ ms$/).waitFor();
+    // The gateway keeps it: a reload still shows it.
+    await page.reload();
+    await row.getByText(/^OK · \d+ ms$/).waitFor();
+    // The provider's balance, asked for from the row (the demo's account has $100 of credit).
+    assert.ok(await row.getByText('Not asked').isVisible(), 'no balance before asking');
+    await row.getByRole('button', { name: `Ask the provider for the balance: ${CHANNEL}` }).click();
+    await row.getByText(/^\$\d+\.\d+/).waitFor();
     await shot(page, 'desktop-channels');
   });
 

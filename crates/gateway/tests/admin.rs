@@ -803,6 +803,10 @@ async fn channel_keys_stay_secret_and_tests_disable_refused_keys() {
         gw.sim.set_faults("");
         let g = get(&gw, &format!("/api/channels/{id}"), ROOT_KEY).await;
         assert_eq!(g.json["status"], "auto_disabled", "{}", g.text);
+        // The channels page shows the last test after a reload.
+        assert_eq!(g.json["last_test"]["ok"], false, "{}", g.text);
+        assert_eq!(g.json["last_test"]["status"], 401);
+        assert!(g.json["last_test"]["at"].as_i64().unwrap() > 0);
         assert_eq!(g.json["enabled"], false);
         assert!(
             g.json["status_reason"].as_str().unwrap().contains("401"),
@@ -900,6 +904,88 @@ async fn channel_keys_stay_secret_and_tests_disable_refused_keys() {
             )
             .await,
             404,
+        );
+        gw.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn a_channel_balance_is_asked_of_the_provider_and_kept() {
+    for backend in backends() {
+        let gw = TestGateway::start(backend).await;
+        let channels = get(&gw, "/api/channels", ROOT_KEY).await;
+        let id_of = |name: &str| {
+            channels.json["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["name"] == name)
+                .map(|c| c["id"].as_str().unwrap().to_string())
+                .unwrap()
+        };
+        let (openai, anthropic) = (id_of("sim-main"), id_of("demo-anthropic"));
+        assert_eq!(channels.json["data"][0]["balance_usd"], Value::Null);
+
+        let (_, key) = gw.user_with_key(10_000_000_000, NewKey::default()).await;
+        for _ in 0..3 {
+            assert_eq!(gw.chat(&key, "gpt-4o-mini").await.0, 200);
+        }
+        let chats = gw.sim.requests("/v1/chat/completions") as f64;
+        let b = post(
+            &gw,
+            &format!("/api/channels/{openai}/balance"),
+            ROOT_KEY,
+            json!({}),
+        )
+        .await;
+        assert_ok(&b, 200);
+        // The simulator's account: $100 of credit, a cent per chat it served.
+        let want = switchyard_sim::CREDIT_USD - chats * switchyard_sim::CHAT_CENTS / 100.0;
+        assert_eq!(b.json["balance_usd"].as_f64().unwrap(), want, "{}", b.text);
+        assert_eq!(
+            b.json["balance_nano"].as_i64().unwrap(),
+            (want * 1e9).round() as i64
+        );
+        let g = get(&gw, &format!("/api/channels/{openai}"), ROOT_KEY).await;
+        assert_eq!(g.json["balance_nano"], b.json["balance_nano"]);
+        assert!(g.json["balance_at"].as_i64().unwrap() > 0);
+
+        // Providers without the billing view say so in our error format.
+        let a = post(
+            &gw,
+            &format!("/api/channels/{anthropic}/balance"),
+            ROOT_KEY,
+            json!({}),
+        )
+        .await;
+        assert_error(&a, 400);
+        assert!(a.json["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("anthropic"));
+        // One that fails to answer is a 502, and the kept balance stays.
+        gw.sim.set_faults("status=500");
+        let f = post(
+            &gw,
+            &format!("/api/channels/{openai}/balance"),
+            ROOT_KEY,
+            json!({}),
+        )
+        .await;
+        gw.sim.set_faults("");
+        assert_error(&f, 502);
+        let g = get(&gw, &format!("/api/channels/{openai}"), ROOT_KEY).await;
+        assert_eq!(g.json["balance_nano"], b.json["balance_nano"]);
+        // Admins only.
+        assert_error(
+            &post(
+                &gw,
+                &format!("/api/channels/{openai}/balance"),
+                &key,
+                json!({}),
+            )
+            .await,
+            403,
         );
         gw.shutdown().await;
     }

@@ -49,6 +49,7 @@ use journal::Journal;
 use stats::Stats;
 use video::{Tasks, Timing};
 
+pub use openai::{CHAT_CENTS, CREDIT_USD};
 /// The secret the simulator verifies Kling JWTs with.
 pub use video::KLING_SECRET;
 

@@ -48,6 +48,11 @@ pub fn routes() -> Router<Sim> {
         .route("/v1/audio/speech", post(media::speech))
         .route("/v1/audio/transcriptions", post(media::transcriptions))
         .route("/v1/audio/translations", post(media::transcriptions))
+        .route(
+            "/v1/dashboard/billing/subscription",
+            get(billing_subscription),
+        )
+        .route("/v1/dashboard/billing/usage", get(billing_usage))
         .route_layer(middleware::from_fn(require_key))
         .fallback(not_found)
 }
@@ -230,6 +235,39 @@ pub fn now() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
+}
+
+/// The account's credit in the legacy billing view that OpenAI-compatible relays still serve
+/// (and gateways read as a channel's balance).
+pub const CREDIT_USD: f64 = 100.0;
+/// What each chat completion served costs the account, in cents, so the balance moves.
+pub const CHAT_CENTS: f64 = 1.0;
+
+async fn billing_subscription(State(sim): State<Sim>, headers: HeaderMap) -> Response {
+    if let Err(resp) = faults_for(&sim, &headers, "").await {
+        return resp;
+    }
+    Json(json!({
+        "object": "billing_subscription",
+        "has_payment_method": true,
+        "soft_limit_usd": CREDIT_USD,
+        "hard_limit_usd": CREDIT_USD,
+        "system_hard_limit_usd": CREDIT_USD,
+        "access_until": 0,
+    }))
+    .into_response()
+}
+
+async fn billing_usage(State(sim): State<Sim>, headers: HeaderMap, uri: Uri) -> Response {
+    if let Err(resp) = faults_for(&sim, &headers, "").await {
+        return resp;
+    }
+    let query = uri.query().unwrap_or("");
+    if !(query.contains("start_date=") && query.contains("end_date=")) {
+        return bad_request("start_date and end_date are required", Some("start_date"));
+    }
+    let chats = sim.requests("/v1/chat/completions") as f64;
+    Json(json!({"object": "list", "total_usage": chats * CHAT_CENTS})).into_response()
 }
 
 fn model_object(id: &str) -> Value {

@@ -24,6 +24,11 @@ pub struct Channel {
     pub test_model: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The last test's result as JSON, kept so the console shows it after a reload.
+    pub last_test: Option<String>,
+    /// The provider's balance in nano-dollars when last asked (`balance_at`, ms).
+    pub balance_nano: Option<i64>,
+    pub balance_at: Option<i64>,
 }
 
 impl Channel {
@@ -57,8 +62,12 @@ pub struct ChannelWrite {
     pub test_model: Option<String>,
 }
 
-const CHANNEL_COLS: &str = "id, name, kind, base_url, keys_enc, models, model_map, groups_json, \
+/// The columns an admin writes; the checks (`last_test`, `balance_*`) are written on their own.
+const WRITE_COLS: &str = "id, name, kind, base_url, keys_enc, models, model_map, groups_json, \
      priority, weight, status, status_reason, test_model, created_at, updated_at";
+const CHANNEL_COLS: &str = "id, name, kind, base_url, keys_enc, models, model_map, groups_json, \
+     priority, weight, status, status_reason, test_model, created_at, updated_at, last_test, \
+     balance_nano, balance_at";
 
 impl ChannelWrite {
     fn check(&self) -> crate::Result<()> {
@@ -90,7 +99,7 @@ impl Store {
         let id = new_id("ch");
         let now = now_ms();
         sqlx::query(&format!(
-            "INSERT INTO channels ({CHANNEL_COLS}) \
+            "INSERT INTO channels ({WRITE_COLS}) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, $12, $13, $13)"
         ))
         .bind(&id)
@@ -167,6 +176,28 @@ impl Store {
         Ok(())
     }
 
+    /// Keep a test's result (JSON) for the console.
+    pub async fn set_channel_test(&self, id: &str, result: &str) -> crate::Result<()> {
+        let done = sqlx::query("UPDATE channels SET last_test = $1 WHERE id = $2")
+            .bind(result)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        found(done.rows_affected())
+    }
+
+    /// Keep the provider's balance, as of now.
+    pub async fn set_channel_balance(&self, id: &str, nano: i64) -> crate::Result<()> {
+        let done =
+            sqlx::query("UPDATE channels SET balance_nano = $1, balance_at = $2 WHERE id = $3")
+                .bind(nano)
+                .bind(now_ms())
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+        found(done.rows_affected())
+    }
+
     pub async fn channel(&self, id: &str) -> crate::Result<Option<Channel>> {
         let sql = format!("SELECT {CHANNEL_COLS} FROM channels WHERE id = $1");
         Ok(sqlx::query_as(&sql)
@@ -198,4 +229,11 @@ impl Store {
         }
         Ok(())
     }
+}
+
+fn found(rows: u64) -> crate::Result<()> {
+    if rows == 0 {
+        return Err(StoreError::NotFound("channel"));
+    }
+    Ok(())
 }

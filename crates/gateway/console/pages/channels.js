@@ -48,6 +48,8 @@ addStrings({
     'channels.created': 'Created', 'channels.updated': 'Updated', 'channels.reason': 'Reason',
     'channels.recent_errors': 'Recent errors', 'channels.no_errors': 'No errors logged.',
     'channels.all_logs': 'All requests of this channel', 'channels.usage_24h': 'Last 24 hours',
+    'channels.balance': 'Balance', 'channels.balance_refresh': 'Ask the provider for the balance',
+    'channels.balance_unknown': 'Not asked',
     'channels.spend': 'Spend', 'channels.requests': 'Requests', 'channels.errors': 'Errors',
     'channels.empty': 'No channels yet. Add one to start relaying.', 'channels.none_match': 'No channel matches.',
     'channels.error_status': 'Status {s}',
@@ -91,6 +93,7 @@ addStrings({
     'channels.created': '创建时间', 'channels.updated': '更新时间', 'channels.reason': '原因',
     'channels.recent_errors': '最近错误', 'channels.no_errors': '没有错误记录。',
     'channels.all_logs': '查看该渠道的全部日志', 'channels.usage_24h': '最近 24 小时',
+    'channels.balance': '余额', 'channels.balance_refresh': '向上游查询余额', 'channels.balance_unknown': '未查询',
     'channels.spend': '消费', 'channels.requests': '请求数', 'channels.errors': '错误',
     'channels.empty': '还没有渠道，添加一个即可开始转发。', 'channels.none_match': '没有匹配的渠道。',
     'channels.error_status': '状态码 {s}',
@@ -119,14 +122,8 @@ const SUGGESTED = {
 };
 
 const STATUS_KIND = { enabled: 'ok', disabled: 'idle', auto_disabled: 'bad' };
-// Test results are not stored by the API: keep the last one per channel in this browser.
-const TESTS_KEY = 'sy.channels.tests';
-const loadTests = () => { try { return JSON.parse(localStorage.getItem(TESTS_KEY)) || {}; } catch { return {}; } };
-function saveTest(r) {
-  const all = loadTests();
-  all[r.channel_id] = { ok: r.ok, status: r.status, latency_ms: r.latency_ms, error: r.error, model: r.model, at: Date.now() };
-  localStorage.setItem(TESTS_KEY, JSON.stringify(all));
-}
+// Kinds that answer the OpenAI-compatible billing view, so a balance can be asked for.
+const NO_BALANCE = new Set(['azure', 'anthropic', 'gemini', 'runway', 'luma', 'luma-legacy', 'kling', 'openai-video', 'veo']);
 
 export default {
   path: 'channels', title: 'nav.channels', admin: true, icon: '⇄',
@@ -170,7 +167,6 @@ export default {
     }
 
     function draw() {
-      const tests = loadTests();
       const rows = visible();
       mount(listBox, table([
         {
@@ -181,7 +177,8 @@ export default {
         { label: t('channels.models'), cell: (c) => modelsCell(c.models || []) },
         { label: t('channels.prio'), class: 'num', cell: (c) => `${c.priority} / ${c.weight}` },
         { label: t('channels.latency'), class: 'num', cell: (c) => latencyCell(st.stats.get(c.id)) },
-        { label: t('channels.last_test'), cell: (c) => testCell(tests[c.id]) },
+        { label: t('channels.last_test'), cell: (c) => testCell(c.last_test) },
+        { label: t('channels.balance'), class: 'num', cell: (c) => balanceCell(c) },
         { label: t('channels.actions'), cell: (c) => actions(c) },
       ], rows, {
         empty: st.channels.length ? t('channels.none_match') : t('channels.empty'),
@@ -206,7 +203,6 @@ export default {
       if (btn) { btn.disabled = true; btn.textContent = t('channels.testing'); }
       try {
         const r = await api(`/channels/${encodeURIComponent(c.id)}/test`, { method: 'POST', body: {} });
-        saveTest(r);
         toast(t('channels.test_result', { name: c.name, result: r.ok ? t('channels.test_ok', { ms: r.latency_ms }) : `${t('channels.test_fail')}: ${r.error || r.status}` }), r.ok ? 'ok' : 'error');
         await load(); // a refused key auto-disables the channel: show that at once
       } catch (e) { fail(e); if (btn) { btn.disabled = false; btn.textContent = t('channels.test'); } }
@@ -217,7 +213,6 @@ export default {
       testAllBtn.textContent = t('channels.testing');
       try {
         const { data } = await api('/channels/test', { method: 'POST', body: {} });
-        data.forEach(saveTest);
         const ok = data.filter((r) => r.ok).length;
         toast(t('channels.all_tested', { n: data.length, ok, bad: data.length - ok }), ok === data.length ? 'ok' : 'error');
         await load();
@@ -225,6 +220,27 @@ export default {
         testAllBtn.disabled = false;
         testAllBtn.textContent = t('channels.test_all');
       }
+    }
+
+    function balanceCell(c) {
+      if (NO_BALANCE.has(c.kind)) return h('span', { class: 'muted' }, '—');
+      const btn = h('button', {
+        type: 'button', class: 'small', title: t('channels.balance_refresh'),
+        'aria-label': `${t('channels.balance_refresh')}: ${c.name}`,
+      }, '↻');
+      btn.onclick = async (e) => {
+        e.stopPropagation();
+        btn.disabled = true;
+        try {
+          await api(`/channels/${encodeURIComponent(c.id)}/balance`, { method: 'POST', body: {} });
+          await load();
+        } catch (err) { fail(err); btn.disabled = false; }
+      };
+      const known = c.balance_nano != null;
+      return h('div', {},
+        known ? h('span', { class: c.balance_nano < 0 ? 'bad-text' : '' }, money(c.balance_nano)) : h('span', { class: 'muted' }, t('channels.balance_unknown')),
+        ' ', btn,
+        known ? h('div', { class: 'muted small-text' }, ago(c.balance_at)) : null);
     }
 
     async function setEnabled(c, enabled) {
@@ -258,7 +274,6 @@ export default {
 
     async function detail(c) {
       const errorsBox = h('div', {}, h('p', { class: 'muted' }, t('common.loading')));
-      const tests = loadTests();
       const s = st.stats.get(c.id);
       const testBtn = h('button', { type: 'button' }, t('channels.test'));
       testBtn.onclick = async () => { await testOne(c, testBtn); close?.(); };
@@ -274,7 +289,8 @@ export default {
           kv(t('channels.groups'), (c.groups || []).join(', ') || t('common.all')),
           kv(t('channels.prio'), `${c.priority} / ${c.weight}`),
           kv(t('channels.test_model'), c.test_model || '—'),
-          kv(t('channels.last_test'), testCell(tests[c.id], true)),
+          kv(t('channels.last_test'), testCell(c.last_test, true)),
+          kv(t('channels.balance'), NO_BALANCE.has(c.kind) ? '—' : (c.balance_nano != null ? `${money(c.balance_nano)} · ${ago(c.balance_at)}` : t('channels.balance_unknown'))),
           kv(t('channels.usage_24h'), s ? `${num(s.requests)} ${t('channels.requests')} · ${num(s.errors)} ${t('channels.errors')} · ${money(s.cost_nano)} · ${num(s.latency_ms)} ms` : '—'),
           kv(t('channels.created'), time(c.created_at)),
           kv(t('channels.updated'), time(c.updated_at))),

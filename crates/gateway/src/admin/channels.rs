@@ -189,6 +189,10 @@ fn view(state: &AppState, ch: &Channel) -> Value {
         "created_at": ch.created_at,
         "updated_at": ch.updated_at,
         "health": state.health.view(&ch.id),
+        "last_test": ch.last_test.as_deref().and_then(|t| serde_json::from_str::<Value>(t).ok()),
+        "balance_usd": ch.balance_nano.map(|n| n as f64 / 1e9),
+        "balance_nano": ch.balance_nano,
+        "balance_at": ch.balance_at,
     })
 }
 
@@ -366,7 +370,7 @@ pub(crate) async fn test_one(
     p.require_admin()?;
     let t: TestIn = parse(read_json_or_empty(&state, body)?, CHANNEL_TEST)?;
     let ch = find(&state, &id).await?;
-    Ok(Json(run_test(&state, &ch, t.model).await))
+    Ok(Json(test_and_keep(&state, &ch, t.model).await))
 }
 
 pub(crate) async fn test_all(
@@ -378,12 +382,27 @@ pub(crate) async fn test_all(
     // A few at a time, in the listing's order.
     let data: Vec<Value> = futures::stream::iter(channels.into_iter().map(|c| {
         let state = state.clone();
-        async move { run_test(&state, &c, None).await }
+        async move { test_and_keep(&state, &c, None).await }
     }))
     .buffered(8)
     .collect()
     .await;
     Ok(Json(json!({"data": data})))
+}
+
+/// Test, and keep the result (with when) for the channels page.
+async fn test_and_keep(state: &AppState, ch: &Channel, model: Option<String>) -> Value {
+    let mut result = run_test(state, ch, model).await;
+    result["at"] = json!(switchyard_store::now_ms());
+    if let Err(e) = state
+        .store
+        .set_channel_test(&ch.id, &result.to_string())
+        .await
+    {
+        // The answer still reaches the admin; only the page's memory of it is lost.
+        tracing::warn!(channel = %ch.name, error = %e, "could not keep a channel test result");
+    }
+    result
 }
 
 /// One minimal, non-streamed chat per upstream key. A refused key takes the channel out of

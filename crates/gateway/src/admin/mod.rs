@@ -3,6 +3,7 @@
 //! route table and what every handler shares: reading a body against a field list (so a
 //! mistake is a 400 that names the field), query strings, path ids and the catalog reload.
 
+mod balance;
 mod channels;
 mod keys;
 mod logs;
@@ -47,6 +48,7 @@ pub fn routes() -> Router<AppState> {
                 .delete(channels::delete),
         )
         .route("/channels/{id}/test", post(channels::test_one))
+        .route("/channels/{id}/balance", post(balance::refresh))
         .route("/prices", get(prices::list))
         // Model names may contain `/` (and `*` for patterns), hence the catch-all.
         .route(

@@ -337,6 +337,22 @@ fn schemas() -> Value {
                 ("benched_for_secs", nt("integer")),
             ]),
         ),
+        (
+            "last_test",
+            json!({"oneOf": [r("ChannelTestResult"), {"type": "null"}], "description": "The last test's outcome (null: never tested)."}),
+        ),
+        (
+            "balance_usd",
+            json!({"type": ["number", "null"], "description": "The provider's balance when last asked (null: never asked)."}),
+        ),
+        (
+            "balance_nano",
+            json!({"type": ["integer", "null"], "description": "The same, in nano-dollars."}),
+        ),
+        (
+            "balance_at",
+            json!({"type": ["integer", "null"], "description": "When it was asked, ms since the epoch."}),
+        ),
     ]);
     let test_result = obj(&[
         ("channel_id", t("string")),
@@ -349,6 +365,7 @@ fn schemas() -> Value {
         ),
         ("latency_ms", t("integer")),
         ("error", nt("string")),
+        ("at", ms("When the test ran")),
     ]);
     let ledger = obj(&[
         ("id", t("string")),
@@ -688,6 +705,11 @@ fn admin_paths(p: &mut Map<String, Value>) {
         .optional_body(r("ChannelTest"))
         .ok("The outcome (a failed test is still a 200).", r("ChannelTestResult"))
         .errors(&[400, 403, 404]));
+    add(p, "post", "/api/channels/{id}/balance", Op::new("channels", "Refresh a channel's balance (admin)")
+        .describe("Asks an OpenAI-compatible provider (typically another relay) for its legacy billing view, `/v1/dashboard/billing/subscription` and `/usage`, and keeps credit less usage as the channel's balance. 400 for kinds that have no such view; 502 when the provider does not answer it.")
+        .path("id", &id("channel"))
+        .ok("The balance now.", obj(&[("channel_id", t("string")), ("balance_usd", t("number")), ("balance_nano", t("integer")), ("balance_at", t("integer"))]))
+        .errors(&[400, 403, 404, 502]));
     add(
         p,
         "post",
