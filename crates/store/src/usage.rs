@@ -1,5 +1,7 @@
 //! The usage log: one row per request, written in batches off the request path.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::db::Store;
@@ -91,12 +93,136 @@ pub enum UsageGroup {
     Key,
 }
 
-const BUCKET_AGGREGATES: &str = "COUNT(*) AS requests, \
+/// A group's sums from the log, and the same from the hourly rollup.
+const LOG_SUMS: &str = "COUNT(*) AS requests, \
      CAST(COALESCE(SUM(CASE WHEN status >= 200 AND status < 300 THEN 0 ELSE 1 END), 0) AS BIGINT) AS errors, \
      CAST(COALESCE(SUM(tokens_in), 0) AS BIGINT) AS tokens_in, \
      CAST(COALESCE(SUM(tokens_out), 0) AS BIGINT) AS tokens_out, \
      CAST(COALESCE(SUM(cost), 0) AS BIGINT) AS cost, \
-     CAST(COALESCE(AVG(latency_ms), 0) AS BIGINT) AS latency_ms";
+     CAST(COALESCE(SUM(latency_ms), 0) AS BIGINT) AS latency_sum";
+const HOURLY_SUMS: &str = "CAST(SUM(requests) AS BIGINT) AS requests, \
+     CAST(SUM(errors) AS BIGINT) AS errors, \
+     CAST(SUM(tokens_in) AS BIGINT) AS tokens_in, \
+     CAST(SUM(tokens_out) AS BIGINT) AS tokens_out, \
+     CAST(SUM(cost) AS BIGINT) AS cost, \
+     CAST(SUM(latency_ms) AS BIGINT) AS latency_sum";
+const HOUR_MS: i64 = 3_600_000;
+
+#[derive(sqlx::FromRow)]
+struct GroupRow {
+    key: String,
+    requests: i64,
+    errors: i64,
+    tokens_in: i64,
+    tokens_out: i64,
+    cost: i64,
+    latency_sum: i64,
+}
+
+/// A group's figures summed over the sources (and, when writing, over a batch's rows).
+#[derive(Default)]
+struct Sums {
+    requests: i64,
+    errors: i64,
+    tokens_in: i64,
+    tokens_out: i64,
+    cost: i64,
+    latency_sum: i64,
+}
+
+impl Sums {
+    fn add(&mut self, r: &GroupRow) {
+        self.requests += r.requests;
+        self.errors += r.errors;
+        self.tokens_in += r.tokens_in;
+        self.tokens_out += r.tokens_out;
+        self.cost += r.cost;
+        self.latency_sum += r.latency_sum;
+    }
+
+    fn bucket(self, key: String) -> UsageBucket {
+        UsageBucket {
+            key,
+            requests: self.requests,
+            errors: self.errors,
+            tokens_in: self.tokens_in,
+            tokens_out: self.tokens_out,
+            cost: self.cost,
+            latency_ms: self.latency_sum / self.requests.max(1),
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Table {
+    Log,
+    Hourly,
+}
+
+/// Where a grouped query's rows come from, each with its `[since, until)`: the rollup for the
+/// whole hours of the range and the log for the minutes at its ends; or the log alone when the
+/// rollup cannot answer (a status filter, buckets that are not whole hours, under an hour).
+fn sources(f: &LogFilter, by: UsageGroup) -> Vec<(Table, Option<i64>, Option<i64>)> {
+    let log_only = vec![(Table::Log, f.since, f.until)];
+    let whole_hours = match by {
+        UsageGroup::Time(ms) => ms.max(1000) % HOUR_MS == 0,
+        _ => true,
+    };
+    if f.status.is_some() || !whole_hours {
+        return log_only;
+    }
+    let lo = f.since.map(|s| {
+        s.div_euclid(HOUR_MS) * HOUR_MS
+            + if s.rem_euclid(HOUR_MS) > 0 {
+                HOUR_MS
+            } else {
+                0
+            }
+    });
+    let hi = f.until.map(|u| u.div_euclid(HOUR_MS) * HOUR_MS);
+    if let (Some(lo), Some(hi)) = (lo, hi) {
+        if lo >= hi {
+            return log_only;
+        }
+    }
+    let mut out = vec![(Table::Hourly, lo, hi)];
+    if let (Some(since), Some(lo)) = (f.since, lo) {
+        if since < lo {
+            out.push((Table::Log, Some(since), Some(lo)));
+        }
+    }
+    if let (Some(hi), Some(until)) = (hi, f.until) {
+        if hi < until {
+            out.push((Table::Log, Some(hi), Some(until)));
+        }
+    }
+    out
+}
+
+/// A batch of log rows summed per hour and (user, key, model, channel), for the rollup.
+fn hourly(rows: &[UsageLog]) -> BTreeMap<(i64, &str, &str, &str, &str), Sums> {
+    let mut out: BTreeMap<_, Sums> = BTreeMap::new();
+    for r in rows {
+        let k = (
+            r.ts.div_euclid(HOUR_MS) * HOUR_MS,
+            r.user_id.as_str(),
+            r.key_id.as_str(),
+            r.model.as_str(),
+            r.channel_id.as_deref().unwrap_or(""),
+        );
+        let ok = (200..300).contains(&r.status);
+        out.entry(k).or_default().add(&GroupRow {
+            key: String::new(),
+            requests: 1,
+            errors: i64::from(!ok),
+            tokens_in: r.tokens_in,
+            tokens_out: r.tokens_out,
+            cost: r.cost,
+            latency_sum: r.latency_ms,
+        });
+    }
+    out
+}
 
 const LOG_COLS: &str = "id, ts, user_id, key_id, endpoint, model, channel_id, stream, tokens_in, \
      tokens_out, tokens_cached, cost, latency_ms, ttft_ms, status, error";
@@ -109,6 +235,16 @@ enum Arg {
 }
 
 fn where_clause(f: &LogFilter) -> (String, Vec<Arg>) {
+    where_in(f, "ts", f.since, f.until)
+}
+
+/// The filter's WHERE clause with its time range on `time_col` replaced by `[since, until)`.
+fn where_in(
+    f: &LogFilter,
+    time_col: &str,
+    since: Option<i64>,
+    until: Option<i64>,
+) -> (String, Vec<Arg>) {
     let mut conds = Vec::new();
     let mut args = Vec::new();
     let mut push = |cond: &str, arg: Arg| {
@@ -125,11 +261,11 @@ fn where_clause(f: &LogFilter) -> (String, Vec<Arg>) {
             push(&format!("{col} = ?"), Arg::Text(v.clone()));
         }
     }
-    if let Some(s) = f.since {
-        push("ts >= ?", Arg::Int(s));
+    if let Some(s) = since {
+        push(&format!("{time_col} >= ?"), Arg::Int(s));
     }
-    if let Some(u) = f.until {
-        push("ts < ?", Arg::Int(u));
+    if let Some(u) = until {
+        push(&format!("{time_col} < ?"), Arg::Int(u));
     }
     match f.status.as_deref() {
         Some("ok") => conds.push("status >= 200 AND status < 300".into()),
@@ -207,6 +343,33 @@ impl Store {
             }
             q.execute(&mut *tx).await?;
         }
+        for (k, a) in hourly(rows) {
+            sqlx::query(
+                "INSERT INTO usage_hourly (hour, user_id, key_id, model, channel_id, requests, \
+                 errors, tokens_in, tokens_out, cost, latency_ms) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+                 ON CONFLICT (hour, user_id, key_id, model, channel_id) DO UPDATE SET \
+                 requests = usage_hourly.requests + excluded.requests, \
+                 errors = usage_hourly.errors + excluded.errors, \
+                 tokens_in = usage_hourly.tokens_in + excluded.tokens_in, \
+                 tokens_out = usage_hourly.tokens_out + excluded.tokens_out, \
+                 cost = usage_hourly.cost + excluded.cost, \
+                 latency_ms = usage_hourly.latency_ms + excluded.latency_ms",
+            )
+            .bind(k.0)
+            .bind(k.1)
+            .bind(k.2)
+            .bind(k.3)
+            .bind(k.4)
+            .bind(a.requests)
+            .bind(a.errors)
+            .bind(a.tokens_in)
+            .bind(a.tokens_out)
+            .bind(a.cost)
+            .bind(a.latency_sum)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -248,34 +411,52 @@ impl Store {
     }
 
     /// The filtered log grouped by time bucket (oldest first) or by a column (largest spend
-    /// first, at most `top` groups). Runs on the `ts` indexes; no row leaves the database.
+    /// first, at most `top` groups). Whole hours come from the hourly rollup when the grouping
+    /// and the filter allow it, the minutes at either end from the log, so a month costs
+    /// about as much as a day.
     pub async fn usage_grouped(
         &self,
         f: &LogFilter,
         by: UsageGroup,
         top: i64,
     ) -> crate::Result<Vec<UsageBucket>> {
-        let (wh, args) = where_clause(f);
-        let (key, order) = match by {
-            UsageGroup::Time(ms) => {
-                let ms = ms.max(1000);
-                (format!("CAST((ts / {ms}) * {ms} AS TEXT)"), "MIN(ts)")
+        let mut groups: BTreeMap<String, Sums> = BTreeMap::new();
+        for (table, since, until) in sources(f, by) {
+            let (time_col, channel) = match table {
+                Table::Log => ("ts", "COALESCE(channel_id, '')"),
+                Table::Hourly => ("hour", "channel_id"),
+            };
+            let key = match by {
+                UsageGroup::Time(ms) => {
+                    format!(
+                        "CAST(({time_col} / {ms}) * {ms} AS TEXT)",
+                        ms = ms.max(1000)
+                    )
+                }
+                UsageGroup::Model => "model".into(),
+                UsageGroup::Channel => channel.into(),
+                UsageGroup::User => "user_id".into(),
+                UsageGroup::Key => "key_id".into(),
+            };
+            let (wh, args) = where_in(f, time_col, since, until);
+            let (from, sums) = match table {
+                Table::Log => ("usage_logs", LOG_SUMS),
+                Table::Hourly => ("usage_hourly", HOURLY_SUMS),
+            };
+            let sql = format!("SELECT {key} AS key, {sums} FROM {from}{wh} GROUP BY {key}");
+            let rows = bind_all(sqlx::query_as::<_, GroupRow>(&sql), &args)
+                .fetch_all(&self.pool)
+                .await?;
+            for r in rows {
+                groups.entry(r.key.clone()).or_default().add(&r);
             }
-            UsageGroup::Model => ("model".into(), "SUM(cost) DESC, COUNT(*) DESC"),
-            UsageGroup::Channel => (
-                "COALESCE(channel_id, '')".into(),
-                "SUM(cost) DESC, COUNT(*) DESC",
-            ),
-            UsageGroup::User => ("user_id".into(), "SUM(cost) DESC, COUNT(*) DESC"),
-            UsageGroup::Key => ("key_id".into(), "SUM(cost) DESC, COUNT(*) DESC"),
-        };
-        let sql = format!(
-            "SELECT {key} AS key, {BUCKET_AGGREGATES} FROM usage_logs{wh} \
-             GROUP BY {key} ORDER BY {order} LIMIT {}",
-            top.max(1)
-        );
-        Ok(bind_all(sqlx::query_as::<_, UsageBucket>(&sql), &args)
-            .fetch_all(&self.pool)
-            .await?)
+        }
+        let mut out: Vec<UsageBucket> = groups.into_iter().map(|(k, s)| s.bucket(k)).collect();
+        match by {
+            UsageGroup::Time(_) => out.sort_by_key(|b| b.key.parse::<i64>().unwrap_or(0)),
+            _ => out.sort_by_key(|b| std::cmp::Reverse((b.cost, b.requests))),
+        }
+        out.truncate(top.max(1) as usize);
+        Ok(out)
     }
 }

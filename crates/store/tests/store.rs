@@ -293,3 +293,125 @@ async fn usage_logs_filter_and_page() {
         assert_eq!((sum.requests, sum.tokens_in, sum.cost), (30, 300, 210));
     }
 }
+
+/// What `usage_grouped` must answer, computed here from the rows themselves.
+fn expected(rows: &[UsageLog], f: &LogFilter, by: UsageGroup) -> Vec<(String, [i64; 6])> {
+    let mut m: std::collections::BTreeMap<String, [i64; 6]> = Default::default();
+    for r in rows.iter().filter(|r| {
+        f.since.is_none_or(|s| r.ts >= s)
+            && f.until.is_none_or(|u| r.ts < u)
+            && f.user_id.as_ref().is_none_or(|u| &r.user_id == u)
+            && f.model.as_ref().is_none_or(|x| &r.model == x)
+            && f.status
+                .as_deref()
+                .is_none_or(|s| s == "error" && r.status != 200)
+    }) {
+        let key = match by {
+            UsageGroup::Time(ms) => ((r.ts / ms) * ms).to_string(),
+            UsageGroup::Model => r.model.clone(),
+            UsageGroup::Channel => r.channel_id.clone().unwrap_or_default(),
+            UsageGroup::User => r.user_id.clone(),
+            UsageGroup::Key => r.key_id.clone(),
+        };
+        let e = m.entry(key).or_default();
+        e[0] += 1;
+        e[1] += i64::from(r.status != 200);
+        e[2] += r.tokens_in;
+        e[3] += r.tokens_out;
+        e[4] += r.cost;
+        e[5] += r.latency_ms;
+    }
+    m.into_iter()
+        .map(|(k, mut v)| {
+            v[5] /= v[0];
+            (k, v)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn grouped_usage_from_the_hourly_rollup_matches_the_log() {
+    const HOUR: i64 = 3_600_000;
+    let t0 = 1_764_000_000_000 - 1_764_000_000_000 % HOUR; // on an hour
+                                                           // 3 days of rows, 7 minutes apart and written in uneven batches (as the log writer does),
+                                                           // across users, models, channels (and none) and statuses.
+    let rows: Vec<UsageLog> = (0..620)
+        .map(|i: i64| UsageLog {
+            id: format!("req_{i:04}"),
+            ts: t0 + i * 7 * 60_000 + i % 5,
+            user_id: format!("u{}", i % 3),
+            key_id: format!("k{}", i % 4),
+            endpoint: "/v1/chat/completions".into(),
+            model: ["gpt-4o-mini", "gpt-4o", "claude"][(i % 7 % 3) as usize].into(),
+            channel_id: (i % 5 != 0).then(|| format!("ch{}", i % 2)),
+            tokens_in: 10 + i % 13,
+            tokens_out: 3 + i % 29,
+            cost: 1000 + i * 17,
+            latency_ms: 100 + i % 400,
+            status: if i % 11 == 0 { 502 } else { 200 },
+            ..Default::default()
+        })
+        .collect();
+    for s in stores().await {
+        for chunk in rows.chunks(37) {
+            s.insert_logs(chunk).await.unwrap();
+        }
+        let ranges = [
+            (None, None),
+            (Some(t0 + 12 * 60_000), Some(t0 + 50 * HOUR + 31 * 60_000)), // ragged both ends
+            (Some(t0 + HOUR), Some(t0 + 25 * HOUR)),                      // whole hours
+            (Some(t0 + 5 * 60_000), Some(t0 + 40 * 60_000)),              // under an hour
+            (None, Some(t0 + 30 * HOUR + 1)),
+            (Some(t0 + 30 * HOUR - 1), None),
+        ];
+        for (since, until) in ranges {
+            for user_id in [None, Some("u1".to_string())] {
+                for status in [None, Some("error".to_string())] {
+                    let f = LogFilter {
+                        since,
+                        until,
+                        user_id: user_id.clone(),
+                        status: status.clone(),
+                        ..Default::default()
+                    };
+                    for by in [
+                        UsageGroup::Time(HOUR),
+                        UsageGroup::Time(6 * HOUR),
+                        UsageGroup::Time(30 * 60_000),
+                        UsageGroup::Model,
+                        UsageGroup::Channel,
+                        UsageGroup::User,
+                        UsageGroup::Key,
+                    ] {
+                        let mut got: Vec<(String, [i64; 6])> = s
+                            .usage_grouped(&f, by, 10_000)
+                            .await
+                            .unwrap()
+                            .into_iter()
+                            .map(|b| {
+                                let v = [
+                                    b.requests,
+                                    b.errors,
+                                    b.tokens_in,
+                                    b.tokens_out,
+                                    b.cost,
+                                    b.latency_ms,
+                                ];
+                                (b.key, v)
+                            })
+                            .collect();
+                        got.sort();
+                        assert_eq!(got, expected(&rows, &f, by), "{f:?} by {by:?}");
+                    }
+                }
+            }
+        }
+        // Largest spend first, cut at `top`.
+        let top = s
+            .usage_grouped(&LogFilter::default(), UsageGroup::Key, 2)
+            .await
+            .unwrap();
+        assert_eq!(top.len(), 2);
+        assert!(top[0].cost >= top[1].cost);
+    }
+}
