@@ -126,6 +126,17 @@ pub async fn run(t: Target, workers: usize, secs: f64, warm: bool) -> Stats {
     summarize(samples, started.elapsed().as_secs_f64())
 }
 
+/// `n` requests one after another (a probe: does this target answer at all?).
+pub async fn run_count(t: Target, n: usize) -> Stats {
+    let http = client(1);
+    let started = Instant::now();
+    let mut samples = Vec::with_capacity(n);
+    for _ in 0..n {
+        samples.push(one(&http, &t).await);
+    }
+    summarize(samples, started.elapsed().as_secs_f64())
+}
+
 fn pct(sorted: &[u32], p: f64) -> u64 {
     if sorted.is_empty() {
         return 0;

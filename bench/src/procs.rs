@@ -56,6 +56,24 @@ pub async fn sim(bin: &Path) -> anyhow::Result<Proc> {
     Ok(p)
 }
 
+/// The reference pass-through proxy (this harness's own binary) in front of `upstream`.
+pub async fn reference_proxy(exe: &Path, upstream: &str) -> anyhow::Result<Proc> {
+    let port = free_port();
+    let child = Command::new(exe)
+        .args(["--proxy-listen", &format!("127.0.0.1:{port}")])
+        .args(["--proxy-upstream", upstream])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let p = Proc {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    // Through the proxy to the simulator's own page: ready when both are.
+    wait_ready(&format!("{}/sim/stats", p.url), Duration::from_secs(10)).await?;
+    Ok(p)
+}
+
 pub struct GatewaySetup {
     pub bin: PathBuf,
     pub data_dir: PathBuf,
