@@ -114,6 +114,54 @@ pub fn usage_of_answer(request: &Value, answer: &Value) -> Usage {
     })
 }
 
+/// A field as `Value::get` sees it: present (even when `null`) or absent.
+#[derive(Default)]
+struct Present(Option<Value>);
+
+impl<'de> Deserialize<'de> for Present {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Value::deserialize(d).map(|v| Present(Some(v)))
+    }
+}
+
+/// The only parts of an OpenAI answer `usage_from` reads; everything else is skipped by the
+/// parser without being built.
+#[derive(Deserialize)]
+struct UsageOnly {
+    #[serde(default)]
+    usage: Present,
+    #[serde(default)]
+    choices: Option<Vec<ChoiceUsage>>,
+    #[serde(default)]
+    x_groq: Option<ChoiceUsage>,
+}
+
+#[derive(Deserialize)]
+struct ChoiceUsage {
+    #[serde(default)]
+    usage: Present,
+}
+
+/// Usage of a non-streamed OpenAI answer read straight from its bytes: the same result as
+/// `usage_of_answer(request, &parsed)`, without building the whole answer as a `Value` when
+/// the provider reported usage (the common case). Anything unusual takes the full path.
+pub fn usage_of_answer_bytes(request: &Value, answer: &[u8]) -> Usage {
+    if let Ok(a) = serde_json::from_slice::<UsageOnly>(answer) {
+        let found = match a.usage.0 {
+            Some(u) => Some(u),
+            None => match a.choices.as_deref() {
+                Some([first, ..]) if first.usage.0.is_some() => first.usage.0.clone(),
+                _ => a.x_groq.and_then(|x| x.usage.0),
+            },
+        };
+        if let Some(u) = found.filter(Value::is_object) {
+            return usage_object(&u);
+        }
+    }
+    let v: Value = serde_json::from_slice(answer).unwrap_or_default();
+    usage_of_answer(request, &v)
+}
+
 /// Text is tokenized in slices of this size so a long stream never piles up in memory.
 const SLICE: usize = 16 * 1024;
 
@@ -285,6 +333,32 @@ mod tests {
         let bare = json!({"choices":[{"message":{"content":"hi there"}}]});
         let u = usage_of_answer(&req, &bare);
         assert_eq!((u.input, u.output), (2, 2));
+    }
+
+    #[test]
+    fn usage_from_bytes_matches_the_full_parse() {
+        let req = json!({"messages":[{"role":"user","content":"hello world"}]});
+        for ans in [
+            r#"{"id":"x","choices":[{"message":{"content":"hi there"}}],"usage":{"prompt_tokens":9,"completion_tokens":2,"prompt_tokens_details":{"cached_tokens":4}}}"#,
+            r#"{"choices":[{"message":{"content":"hi there"}}]}"#,
+            r#"{"choices":[{"message":{"content":"hi there"}}],"usage":null}"#,
+            r#"{"choices":[{"message":{"content":"hi"},"usage":{"prompt_tokens":3,"completion_tokens":1}}]}"#,
+            r#"{"choices":[],"x_groq":{"usage":{"prompt_tokens":4,"completion_tokens":2}}}"#,
+            r#"{"choices":[{"message":{"content":"a"}}],"x_groq":{"usage":{"prompt_tokens":4,"completion_tokens":2}}}"#,
+            r#"{"choices":{"0":{"usage":{"prompt_tokens":5,"completion_tokens":5}}}}"#,
+            r#"{"usage":{"prompt_tokens":1},"usage":{"prompt_tokens":2}}"#,
+            r#"{"usage":"none","choices":[{"text":"some words"}]}"#,
+            r#"[1,2]"#,
+            r#"not json"#,
+            "",
+        ] {
+            let parsed: Value = serde_json::from_str(ans).unwrap_or_default();
+            assert_eq!(
+                usage_of_answer_bytes(&req, ans.as_bytes()),
+                usage_of_answer(&req, &parsed),
+                "{ans}"
+            );
+        }
     }
 
     #[test]

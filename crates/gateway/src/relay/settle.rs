@@ -8,6 +8,7 @@ use axum::body::Body;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
 use switchyard_store::{now_ms, Price, UsageLog};
+use switchyard_wire::Format;
 
 use super::sse::MeteredStream;
 use super::{adapter, Call, Meter};
@@ -149,8 +150,14 @@ pub async fn respond(
             return Err(err);
         }
     };
-    let answer: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
     let from = ch.format();
+    if from == Format::OpenAi && call.caller == Format::OpenAi {
+        // Passed through as the provider sent it: only its usage is read.
+        let usage = meter::usage_of_answer_bytes(call.request_json(), &bytes);
+        s.complete(usage, status.as_u16(), None, Some(ttft)).await;
+        return Ok(passthrough(status, content_type, Body::from(bytes)));
+    }
+    let answer: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
     let openai = adapter::answer_to_openai(from, &answer, &call.model, adapter::now_secs());
     let usage = meter::usage_of_answer(call.request_json(), &openai);
     s.complete(usage, status.as_u16(), None, Some(ttft)).await;
