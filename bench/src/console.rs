@@ -182,6 +182,14 @@ pub async fn seed(db_url: &str, base: &str, key: &str, rows: usize) -> anyhow::R
     Ok(())
 }
 
+/// How many rows the usage log holds (the seeded ones and whatever the other scenarios wrote).
+pub async fn log_rows(base: &str, key: &str) -> anyhow::Result<i64> {
+    let v = get_json(&load::client(1), base, "/api/logs/summary", key).await?;
+    v["requests"]
+        .as_i64()
+        .context("no requests in /api/logs/summary")
+}
+
 /// Sign in with the key, as the console's sign-in page does; returns the session cookie.
 async fn sign_in(http: &Http, base: &str, key: &str) -> anyhow::Result<String> {
     let req = hyper::Request::post(format!("{base}/api/auth/login"))

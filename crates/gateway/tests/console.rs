@@ -385,7 +385,7 @@ async fn dashboard_stats_add_up_to_the_log() {
         assert_eq!(sum("requests"), 4);
         assert_eq!(sum("errors"), 1);
         assert_eq!(sum("cost_nano"), spent);
-        assert_eq!(v["bucket_secs"], 1800, "24 hours in about 48 buckets");
+        assert_eq!(v["bucket_secs"], 3600, "24 hours in hourly buckets");
         let top = &v["by_model"][0];
         assert_eq!(top["key"], "gpt-4o-mini");
         assert_eq!(top["requests"], 3);

@@ -131,13 +131,14 @@ struct Sums {
 }
 
 impl Sums {
-    fn add(&mut self, r: &GroupRow) {
-        self.requests += r.requests;
-        self.errors += r.errors;
-        self.tokens_in += r.tokens_in;
-        self.tokens_out += r.tokens_out;
-        self.cost += r.cost;
-        self.latency_sum += r.latency_sum;
+    /// Add a group's figures (`sign` 1), or take them away (-1).
+    fn add(&mut self, r: &GroupRow, sign: i64) {
+        self.requests += sign * r.requests;
+        self.errors += sign * r.errors;
+        self.tokens_in += sign * r.tokens_in;
+        self.tokens_out += sign * r.tokens_out;
+        self.cost += sign * r.cost;
+        self.latency_sum += sign * r.latency_sum;
     }
 
     fn bucket(self, key: String) -> UsageBucket {
@@ -159,11 +160,19 @@ enum Table {
     Hourly,
 }
 
-/// Where a grouped query's rows come from, each with its `[since, until)`: the rollup for the
-/// whole hours of the range and the log for the minutes at its ends; or the log alone when the
-/// rollup cannot answer (a status filter, buckets that are not whole hours, under an hour).
-fn sources(f: &LogFilter, by: UsageGroup) -> Vec<(Table, Option<i64>, Option<i64>)> {
-    let log_only = vec![(Table::Log, f.since, f.until)];
+/// One place a grouped query reads: a table over `[since, until)`, added (+1) or subtracted
+/// (-1).
+type Source = (Table, Option<i64>, Option<i64>, i64);
+
+/// Where a grouped query's rows come from: the rollup for the hours the range touches, with
+/// each ragged end squared off by the log: the minutes inside the range added to the whole
+/// hours, or the minutes outside it taken from the hour that holds them, whichever span is
+/// shorter (no rows lie in the future, so that part of a span does not count). A dashboard's
+/// range ends a moment ago: its last hour comes from the rollup less the few rows since, not
+/// from a scan of the hour's rows. The log alone answers what the
+/// rollup cannot (a status filter, buckets that are not whole hours, a range within an hour).
+fn sources(f: &LogFilter, by: UsageGroup) -> Vec<Source> {
+    let log_only = vec![(Table::Log, f.since, f.until, 1)];
     let whole_hours = match by {
         UsageGroup::Time(ms) => ms.max(1000) % HOUR_MS == 0,
         _ => true,
@@ -171,31 +180,46 @@ fn sources(f: &LogFilter, by: UsageGroup) -> Vec<(Table, Option<i64>, Option<i64
     if f.status.is_some() || !whole_hours {
         return log_only;
     }
-    let lo = f.since.map(|s| {
-        s.div_euclid(HOUR_MS) * HOUR_MS
-            + if s.rem_euclid(HOUR_MS) > 0 {
-                HOUR_MS
+    let mut out = Vec::new();
+    let now = crate::now_ms();
+    let span = |(a, b): (i64, i64)| b.min(now) - a.min(now);
+    // (the rollup's bound, and the log's correction if the range's end is not on an hour)
+    let mut square = |t: i64, is_start: bool| -> i64 {
+        let (floor, ceil) = (
+            t.div_euclid(HOUR_MS) * HOUR_MS,
+            t.div_euclid(HOUR_MS) * HOUR_MS + HOUR_MS,
+        );
+        if t == floor {
+            return t;
+        }
+        // The part of the hour inside the range, and the part outside it.
+        let (inside, outside) = if is_start {
+            ((t, ceil), (floor, t))
+        } else {
+            ((floor, t), (t, ceil))
+        };
+        if span(inside) <= span(outside) {
+            out.push((Table::Log, Some(inside.0), Some(inside.1), 1));
+            if is_start {
+                ceil
             } else {
-                0
+                floor
             }
-    });
-    let hi = f.until.map(|u| u.div_euclid(HOUR_MS) * HOUR_MS);
-    if let (Some(lo), Some(hi)) = (lo, hi) {
-        if lo >= hi {
-            return log_only;
+        } else {
+            out.push((Table::Log, Some(outside.0), Some(outside.1), -1));
+            if is_start {
+                floor
+            } else {
+                ceil
+            }
         }
+    };
+    let lo = f.since.map(|s| square(s, true));
+    let hi = f.until.map(|u| square(u, false));
+    if matches!((lo, hi), (Some(lo), Some(hi)) if lo >= hi) {
+        return log_only;
     }
-    let mut out = vec![(Table::Hourly, lo, hi)];
-    if let (Some(since), Some(lo)) = (f.since, lo) {
-        if since < lo {
-            out.push((Table::Log, Some(since), Some(lo)));
-        }
-    }
-    if let (Some(hi), Some(until)) = (hi, f.until) {
-        if hi < until {
-            out.push((Table::Log, Some(hi), Some(until)));
-        }
-    }
+    out.push((Table::Hourly, lo, hi, 1));
     out
 }
 
@@ -211,15 +235,18 @@ fn hourly(rows: &[UsageLog]) -> BTreeMap<(i64, &str, &str, &str, &str), Sums> {
             r.channel_id.as_deref().unwrap_or(""),
         );
         let ok = (200..300).contains(&r.status);
-        out.entry(k).or_default().add(&GroupRow {
-            key: String::new(),
-            requests: 1,
-            errors: i64::from(!ok),
-            tokens_in: r.tokens_in,
-            tokens_out: r.tokens_out,
-            cost: r.cost,
-            latency_sum: r.latency_ms,
-        });
+        out.entry(k).or_default().add(
+            &GroupRow {
+                key: String::new(),
+                requests: 1,
+                errors: i64::from(!ok),
+                tokens_in: r.tokens_in,
+                tokens_out: r.tokens_out,
+                cost: r.cost,
+                latency_sum: r.latency_ms,
+            },
+            1,
+        );
     }
     out
 }
@@ -421,7 +448,7 @@ impl Store {
         top: i64,
     ) -> crate::Result<Vec<UsageBucket>> {
         let mut groups: BTreeMap<String, Sums> = BTreeMap::new();
-        for (table, since, until) in sources(f, by) {
+        for (table, since, until, sign) in sources(f, by) {
             let (time_col, channel) = match table {
                 Table::Log => ("ts", "COALESCE(channel_id, '')"),
                 Table::Hourly => ("hour", "channel_id"),
@@ -448,10 +475,14 @@ impl Store {
                 .fetch_all(&self.pool)
                 .await?;
             for r in rows {
-                groups.entry(r.key.clone()).or_default().add(&r);
+                groups.entry(r.key.clone()).or_default().add(&r, sign);
             }
         }
-        let mut out: Vec<UsageBucket> = groups.into_iter().map(|(k, s)| s.bucket(k)).collect();
+        let mut out: Vec<UsageBucket> = groups
+            .into_iter()
+            .filter(|(_, s)| s.requests > 0)
+            .map(|(k, s)| s.bucket(k))
+            .collect();
         match by {
             UsageGroup::Time(_) => out.sort_by_key(|b| b.key.parse::<i64>().unwrap_or(0)),
             _ => out.sort_by_key(|b| std::cmp::Reverse((b.cost, b.requests))),

@@ -329,6 +329,29 @@ fn expected(rows: &[UsageLog], f: &LogFilter, by: UsageGroup) -> Vec<(String, [i
         .collect()
 }
 
+/// `usage_grouped`'s answer in `expected`'s shape, sorted by key.
+async fn grouped(s: &Store, f: &LogFilter, by: UsageGroup) -> Vec<(String, [i64; 6])> {
+    let mut got: Vec<(String, [i64; 6])> = s
+        .usage_grouped(f, by, 10_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| {
+            let v = [
+                b.requests,
+                b.errors,
+                b.tokens_in,
+                b.tokens_out,
+                b.cost,
+                b.latency_ms,
+            ];
+            (b.key, v)
+        })
+        .collect();
+    got.sort();
+    got
+}
+
 #[tokio::test]
 async fn grouped_usage_from_the_hourly_rollup_matches_the_log() {
     const HOUR: i64 = 3_600_000;
@@ -361,6 +384,7 @@ async fn grouped_usage_from_the_hourly_rollup_matches_the_log() {
             (Some(t0 + 12 * 60_000), Some(t0 + 50 * HOUR + 31 * 60_000)), // ragged both ends
             (Some(t0 + HOUR), Some(t0 + 25 * HOUR)),                      // whole hours
             (Some(t0 + 5 * 60_000), Some(t0 + 40 * 60_000)),              // under an hour
+            (Some(t0 + 50 * 60_000), Some(t0 + 30 * HOUR + 10 * 60_000)), // short ragged ends
             (None, Some(t0 + 30 * HOUR + 1)),
             (Some(t0 + 30 * HOUR - 1), None),
         ];
@@ -383,29 +407,39 @@ async fn grouped_usage_from_the_hourly_rollup_matches_the_log() {
                         UsageGroup::User,
                         UsageGroup::Key,
                     ] {
-                        let mut got: Vec<(String, [i64; 6])> = s
-                            .usage_grouped(&f, by, 10_000)
-                            .await
-                            .unwrap()
-                            .into_iter()
-                            .map(|b| {
-                                let v = [
-                                    b.requests,
-                                    b.errors,
-                                    b.tokens_in,
-                                    b.tokens_out,
-                                    b.cost,
-                                    b.latency_ms,
-                                ];
-                                (b.key, v)
-                            })
-                            .collect();
-                        got.sort();
+                        let got = grouped(&s, &f, by).await;
                         assert_eq!(got, expected(&rows, &f, by), "{f:?} by {by:?}");
                     }
                 }
             }
         }
+        // A range that ends a moment ago, as a dashboard's does, with rows in its last hour.
+        let now = now_ms();
+        let recent: Vec<UsageLog> = (0..40)
+            .map(|i: i64| UsageLog {
+                id: format!("req_now_{i}"),
+                ts: now - i * 4 * 60_000,
+                user_id: "u1".into(),
+                key_id: "k1".into(),
+                model: "gpt-4o".into(),
+                cost: 5 + i,
+                latency_ms: 7,
+                status: 200,
+                ..Default::default()
+            })
+            .collect();
+        s.insert_logs(&recent).await.unwrap();
+        let f = LogFilter {
+            since: Some(now - 2 * HOUR - 5 * 60_000),
+            until: Some(now - 60_000),
+            ..Default::default()
+        };
+        let all: Vec<UsageLog> = rows.iter().chain(&recent).cloned().collect();
+        for by in [UsageGroup::Time(HOUR), UsageGroup::Model] {
+            let got = grouped(&s, &f, by).await;
+            assert_eq!(got, expected(&all, &f, by), "until now, by {by:?}");
+        }
+
         // Largest spend first, cut at `top`.
         let top = s
             .usage_grouped(&LogFilter::default(), UsageGroup::Key, 2)

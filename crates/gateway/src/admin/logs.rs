@@ -186,14 +186,14 @@ pub(crate) async fn stats(
     Ok(Json(out))
 }
 
-/// A bucket width people read easily: 1, 5, 15 or 30 minutes, 1, 3, 6 or 12 hours, or days.
+/// A bucket width people read easily: 1, 5 or 15 minutes, 1, 3, 6 or 12 hours, or days. No
+/// 30 minutes: a day in hours is read from the hourly rollup instead of every log row.
 fn nice_bucket(ms: i64) -> i64 {
     const MIN: i64 = 60_000;
-    const STEPS: [i64; 9] = [
+    const STEPS: [i64; 8] = [
         MIN,
         5 * MIN,
         15 * MIN,
-        30 * MIN,
         60 * MIN,
         180 * MIN,
         360 * MIN,
@@ -261,7 +261,7 @@ mod tests {
     #[test]
     fn buckets_are_round() {
         assert_eq!(nice_bucket(1), 60_000);
-        assert_eq!(nice_bucket(24 * 3600 * 1000 / 48), 30 * 60_000);
+        assert_eq!(nice_bucket(24 * 3600 * 1000 / 48), 60 * 60_000);
         assert_eq!(nice_bucket(7 * 24 * 3600 * 1000 / 48), 360 * 60_000);
         assert_eq!(nice_bucket(90 * 24 * 3600 * 1000 / 48), 2 * 1440 * 60_000);
     }
