@@ -328,20 +328,21 @@ fn bind_all<'q, O>(
 impl Store {
     /// Write a batch of log rows in one statement per chunk.
     pub async fn insert_logs(&self, rows: &[UsageLog]) -> crate::Result<()> {
-        // Stay far below the bind-parameter limits of both databases. SQLite's driver looks up
-        // every parameter by name among all of a statement's (quadratic in their number): a
-        // 500-row statement cost more CPU than the requests it logged, so it gets small ones,
-        // all in one transaction.
-        let per = match self.backend() {
-            crate::Backend::Sqlite => 16,
-            _ => 500,
-        };
+        // Stay far below the bind-parameter limits of both databases. SQLite gets anonymous
+        // `?` placeholders: sqlx asks SQLite each parameter's name, and finding a numbered
+        // name (`$7`) scans the statement's list of names, which made a many-row statement
+        // quadratic (it was 4% of the gateway's CPU at peak with 16-row statements).
+        let sqlite = self.backend() == crate::Backend::Sqlite;
+        let per = if sqlite { 16 } else { 500 };
         let mut tx = self.pool.begin().await?;
         for chunk in rows.chunks(per) {
             let mut sql = format!("INSERT INTO usage_logs ({LOG_COLS}) VALUES ");
             for i in 0..chunk.len() {
                 let ps: Vec<String> = (1..=LOG_FIELDS)
-                    .map(|j| format!("${}", i * LOG_FIELDS + j))
+                    .map(|j| match sqlite {
+                        true => "?".to_string(),
+                        false => format!("${}", i * LOG_FIELDS + j),
+                    })
                     .collect();
                 if i > 0 {
                     sql.push(',');
