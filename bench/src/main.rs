@@ -599,7 +599,7 @@ fn print_table(rows: &[Row]) {
             }
             cell
         };
-        let stream = r.scenario.contains("streamed");
+        let stream = r.scenario.contains("streamed") && !r.scenario.contains("non-streamed");
         let pairs = || r.direct.iter().zip(&r.gateway);
         let ratio = median(
             &mut pairs()
