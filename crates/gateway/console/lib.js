@@ -177,8 +177,12 @@ export function toast(message, kind = 'ok') {
   setTimeout(() => el.remove(), kind === 'error' ? 8000 : 4000);
 }
 
-/** Show an error from api() where the user is looking. */
+/**
+ * Show an error from api() where the user is looking. Anything else is a bug in the page:
+ * it also goes to the browser console, where the end-to-end tests look for it.
+ */
 export function fail(e) {
+  if (!(e instanceof ApiError)) console.error(e);
   toast(e instanceof ApiError ? e.message : String(e.message || e), 'error');
 }
 

@@ -387,8 +387,30 @@ async fn cancelling_stops_the_provider_and_refunds() {
             "DELETE reached Runway"
         );
         assert_eq!(gw.balance(&user.id).await, USD);
-        // Someone else cannot see it.
+        // The owner's list holds it, counted; someone else's list and lookups do not.
         let (_, stranger) = gw.user_with_key(USD, NewKey::default()).await;
+        let list = |key: String| {
+            let gw = &gw;
+            async move {
+                let r = gw.get("/api/tasks?state=cancelled&limit=5", &key).send();
+                r.await.unwrap().json::<Value>().await.unwrap()
+            }
+        };
+        let mine = list(key.clone()).await;
+        assert_eq!(
+            (mine["total"].as_i64(), mine["data"][0]["id"].as_str()),
+            (Some(1), Some(id.as_str())),
+            "{mine}"
+        );
+        let theirs = list(stranger.clone()).await;
+        assert_eq!(
+            (
+                theirs["total"].as_i64(),
+                theirs["data"].as_array().map(Vec::len)
+            ),
+            (Some(0), Some(0)),
+            "{theirs}"
+        );
         assert_eq!(
             gw.get(&format!("/api/tasks/{id}"), &stranger)
                 .send()

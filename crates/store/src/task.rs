@@ -304,31 +304,7 @@ impl Store {
 
     /// Newest first.
     pub async fn tasks(&self, f: &TaskFilter) -> crate::Result<Vec<Task>> {
-        let mut conds = Vec::new();
-        let mut args: Vec<String> = Vec::new();
-        for (col, v) in [
-            ("user_id", &f.user_id),
-            ("kind", &f.kind),
-            ("state", &f.state),
-            ("model", &f.model),
-        ] {
-            if let Some(v) = v {
-                args.push(v.clone());
-                conds.push(format!("{col} = ${}", args.len()));
-            }
-        }
-        if let Some(after) = &f.after {
-            args.push(after.clone());
-            conds.push(format!(
-                "created_at < (SELECT created_at FROM tasks WHERE id = ${})",
-                args.len()
-            ));
-        }
-        let wh = if conds.is_empty() {
-            String::new()
-        } else {
-            format!(" WHERE {}", conds.join(" AND "))
-        };
+        let (wh, args) = task_where(f);
         let sql = format!(
             "SELECT {COLS} FROM tasks{wh} ORDER BY created_at DESC, id DESC LIMIT {} OFFSET {}",
             f.limit.unwrap_or(20).clamp(1, 100),
@@ -340,4 +316,45 @@ impl Store {
         }
         Ok(q.fetch_all(&self.pool).await?)
     }
+
+    /// How many tasks the filter matches, all pages together.
+    pub async fn task_count(&self, f: &TaskFilter) -> crate::Result<i64> {
+        let (wh, args) = task_where(f);
+        let sql = format!("SELECT COUNT(*) FROM tasks{wh}");
+        let mut q = sqlx::query_scalar(&sql);
+        for a in &args {
+            q = q.bind(a);
+        }
+        Ok(q.fetch_one(&self.pool).await?)
+    }
+}
+
+/// The WHERE clause of a task listing, and its bound values.
+fn task_where(f: &TaskFilter) -> (String, Vec<String>) {
+    let mut conds = Vec::new();
+    let mut args: Vec<String> = Vec::new();
+    for (col, v) in [
+        ("user_id", &f.user_id),
+        ("kind", &f.kind),
+        ("state", &f.state),
+        ("model", &f.model),
+    ] {
+        if let Some(v) = v {
+            args.push(v.clone());
+            conds.push(format!("{col} = ${}", args.len()));
+        }
+    }
+    if let Some(after) = &f.after {
+        args.push(after.clone());
+        conds.push(format!(
+            "created_at < (SELECT created_at FROM tasks WHERE id = ${})",
+            args.len()
+        ));
+    }
+    let wh = if conds.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", conds.join(" AND "))
+    };
+    (wh, args)
 }

@@ -23,7 +23,7 @@ addStrings({
     'tasks.empty_filtered': 'No task matches these filters.',
     'tasks.try': 'Open the playground',
     'tasks.progress': 'Progress of {id}', 'tasks.no_prompt': '(no prompt)',
-    'tasks.live': 'Updating every 3 s while tasks run', 'tasks.page': 'Page {n}',
+    'tasks.live': 'Updating every 3 s while tasks run', 'tasks.page': 'Page {n} of {of}',
     'tasks.cancel': 'Cancel task', 'tasks.cancel_confirm': 'Cancel this task? Its hold is refunded.',
     'tasks.cancelled_ok': 'Task cancelled; nothing is charged.',
     'tasks.details': 'Details', 'tasks.detail_title': 'Task {id}',
@@ -55,7 +55,7 @@ addStrings({
     'tasks.empty_filtered': '没有符合筛选条件的任务。',
     'tasks.try': '打开在线调试',
     'tasks.progress': '{id} 的进度', 'tasks.no_prompt': '（无提示词）',
-    'tasks.live': '有任务进行中，每 3 秒自动刷新', 'tasks.page': '第 {n} 页',
+    'tasks.live': '有任务进行中，每 3 秒自动刷新', 'tasks.page': '第 {n} 页，共 {of} 页',
     'tasks.cancel': '取消任务', 'tasks.cancel_confirm': '确定取消这个任务吗？预扣的费用会退回。',
     'tasks.cancelled_ok': '任务已取消，不会扣费。',
     'tasks.details': '详情', 'tasks.detail_title': '任务 {id}',
@@ -262,9 +262,9 @@ export default {
     async function load() {
       if (loading || !alive) return;
       loading = true;
-      let data;
+      let data; let total = 0;
       try {
-        data = (await api('/tasks', { query: { state: f.state, model: f.model, kind: f.kind, user_id: admin ? f.user_id : '', limit: PAGE, offset: f.offset } })).data;
+        ({ data, total } = await api('/tasks', { query: { state: f.state, model: f.model, kind: f.kind, user_id: admin ? f.user_id : '', limit: PAGE, offset: f.offset } }));
       } catch (e) {
         loading = false;
         if (!alive) return;
@@ -274,13 +274,13 @@ export default {
       }
       loading = false;
       if (!alive) return;
-      draw(data);
+      draw(data, total);
       const running = data.some(isActive);
       status.textContent = running ? t('tasks.live') : '';
       schedule(running);
     }
 
-    function draw(data) {
+    function draw(data, total) {
       grid.setAttribute('aria-busy', 'false');
       for (const task of data) if (!seenModels.has(task.model)) { seenModels.add(task.model); models.append(h('option', { value: task.model })); }
       if (!data.length) {
@@ -305,8 +305,8 @@ export default {
       }
       mount(pager,
         h('button', { type: 'button', disabled: f.offset === 0, onclick: () => { f.offset = Math.max(0, f.offset - PAGE); load(); } }, t('common.prev')),
-        h('span', { class: 'muted' }, t('tasks.page', { n: f.offset / PAGE + 1 })),
-        h('button', { type: 'button', disabled: data.length < PAGE, onclick: () => { f.offset += PAGE; load(); } }, t('common.next')));
+        h('span', { class: 'muted' }, t('tasks.page', { n: f.offset / PAGE + 1, of: Math.max(1, Math.ceil(total / PAGE)) })),
+        h('button', { type: 'button', disabled: f.offset + PAGE >= total, onclick: () => { f.offset += PAGE; load(); } }, t('common.next')));
     }
 
     const stateSel = h('select', { id: 'tasks-state', name: 'state' },

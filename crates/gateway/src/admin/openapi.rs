@@ -970,8 +970,11 @@ fn task_paths(p: &mut Map<String, Value>) {
         for (name, ty, d) in tasks::PARAMS {
             op = op.param(name, "query", ty, d);
         }
-        op.ok("`{data: [task]}`", any("A page of tasks."))
-            .errors(&[400])
+        op.ok(
+            "`{data: [task], total}`: a page, and how many match in all.",
+            any("A page of tasks."),
+        )
+        .errors(&[400])
     });
     add(
         p,

@@ -96,8 +96,9 @@ pub(crate) async fn list(
         after: None,
     };
     let tasks = state.store.tasks(&f).await?;
+    let total = state.store.task_count(&f).await?;
     let data: Vec<Value> = tasks.iter().map(|t| view(&state, t, admin)).collect();
-    Ok(Json(json!({"data": data})))
+    Ok(Json(json!({"data": data, "total": total})))
 }
 
 pub(crate) async fn get_one(
