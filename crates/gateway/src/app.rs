@@ -36,7 +36,7 @@ pub fn router(state: AppState) -> Router {
 
 /// Every answer carries `x-request-id`; the same id names the request's usage-log row.
 async fn request_id(mut req: Request, next: Next) -> Response {
-    let id = switchyard_store::new_id("req");
+    let id = switchyard_store::new_sorted_id("req");
     req.extensions_mut().insert(RequestId(id.clone()));
     let mut resp = next.run(req).await;
     if let Ok(v) = HeaderValue::from_str(&id) {

@@ -19,7 +19,7 @@ mod user;
 mod webhook;
 
 pub use channel::{Channel, ChannelWrite};
-pub use db::{new_id, now_ms, Backend, Store, StoreError};
+pub use db::{new_id, new_sorted_id, now_ms, Backend, Store, StoreError};
 pub use hold::{Hold, HoldRefusal, Settle};
 pub use key::{generate_key, hash_key, ApiKey, KeyPatch, NewKey};
 pub use lease::Spending;
