@@ -49,8 +49,13 @@ def assert_error_shape(body: dict) -> dict:
 
 
 def test_models_list(client):
-    ids = {m.id for m in client.models.list()}
-    assert {"gpt-4o-mini", "gpt-4o", "text-embedding-3-small"} <= ids
+    owners = {m.id: m.owned_by for m in client.models.list()}
+    assert {"gpt-4o-mini", "gpt-4o", "text-embedding-3-small"} <= owners.keys()
+    # owned_by names the provider kind that serves the model, as relays report it.
+    assert owners["gpt-4o-mini"] == "openai"
+    assert owners["claude-sonnet-4-5"] == "anthropic"
+    assert owners["runway-video"] == "runway"
+    assert client.models.retrieve("veo-3").owned_by == "veo"
 
 
 def test_models_list_respects_key_restrictions(gateway: Gateway):

@@ -73,9 +73,12 @@ addStrings({
 const KEY_STORE = 'sy.playground.key';
 const MODEL_STORE = 'sy.playground.model';
 
-/** Video models answer through chat with progress and a link; guessed from the name. */
+/** The provider kinds whose models make videos (the gateway names a model's provider in
+ * `owned_by`). Video models answer through chat with progress and a link. */
+const VIDEO_PROVIDERS = new Set(['runway', 'luma', 'luma-legacy', 'kling', 'openai-video', 'veo']);
+const videoModels = new Set();
 export function isVideoModel(id) {
-  return /video|luma|runway|kling|sora|veo|pika|hailuo|minimax-video|wan/i.test(id);
+  return videoModels.has(id);
 }
 
 // ---------- markdown (shared with docs.js) ----------
@@ -463,6 +466,8 @@ export default {
         const data = await res.json().catch(() => null);
         if (!res.ok) throw new Error(data?.error?.message || res.statusText);
         models = (data.data || []).map((m) => m.id).sort();
+        videoModels.clear();
+        for (const m of data.data || []) if (VIDEO_PROVIDERS.has(m.owned_by)) videoModels.add(m.id);
       } catch (e) {
         if (!alive) return;
         mount(modelSel);
@@ -472,12 +477,12 @@ export default {
       }
       if (!alive) return;
       const keep = modelSel.value || localStorage.getItem(MODEL_STORE);
-      const chatModels = models.filter((m) => !isVideoModel(m));
-      const videoModels = models.filter(isVideoModel);
+      const chatList = models.filter((m) => !isVideoModel(m));
+      const videoList = models.filter(isVideoModel);
       const opt = (m) => h('option', { value: m, selected: m === keep }, m);
       mount(modelSel,
-        chatModels.length ? h('optgroup', { label: t('pg.group_chat') }, chatModels.map(opt)) : null,
-        videoModels.length ? h('optgroup', { label: t('pg.group_video') }, videoModels.map(opt)) : null);
+        chatList.length ? h('optgroup', { label: t('pg.group_chat') }, chatList.map(opt)) : null,
+        videoList.length ? h('optgroup', { label: t('pg.group_video') }, videoList.map(opt)) : null);
       if (!models.includes(keep) && models.includes('gpt-4o-mini')) modelSel.value = 'gpt-4o-mini';
       modelStatus.textContent = models.length ? '' : t('pg.models_none');
       onModelChange();

@@ -411,7 +411,10 @@ async fn list_models(
     let models = models_for(&state, &principal);
     Json(match format {
         Format::OpenAi => {
-            let data: Vec<Value> = models.iter().map(|m| model_object(m)).collect();
+            let data: Vec<Value> = models
+                .iter()
+                .map(|m| model_object(&state, &principal, m))
+                .collect();
             json!({"object": "list", "data": data})
         }
         Format::Anthropic => wire::anthropic::model_list(&models),
@@ -436,15 +439,24 @@ async fn get_model(
         return ApiError::model_not_found(&model).render(format);
     }
     Json(match format {
-        Format::OpenAi => model_object(&model),
+        Format::OpenAi => model_object(&state, &principal, &model),
         Format::Anthropic => wire::anthropic::model_object(&model),
         Format::Gemini => wire::gemini::model_object(&model),
     })
     .into_response()
 }
 
-fn model_object(id: &str) -> Value {
-    json!({"id": id, "object": "model", "created": 1_700_000_000, "owned_by": "switchyard"})
+/// `owned_by` is the provider kind of the channel that would serve the model first
+/// (`openai`, `anthropic`, `runway`…), as the established relays report it: clients such as
+/// the console's playground tell video models from chat models by it.
+fn model_object(state: &AppState, principal: &Principal, id: &str) -> Value {
+    let cat = state.catalog.get();
+    let owner = cat
+        .channels
+        .iter()
+        .find(|c| c.in_group(&principal.user.group) && c.serves(id))
+        .map_or("switchyard", |c| c.kind.as_str());
+    json!({"id": id, "object": "model", "created": 1_700_000_000, "owned_by": owner})
 }
 
 /// What the legacy balance endpoints report: the key's quota when it has one, else the
