@@ -253,7 +253,7 @@ async fn users_are_created_changed_and_topped_up_with_a_ledger() {
         assert!(entries
             .iter()
             .filter(|e| e["reason"] != "initial balance")
-            .all(|e| e["actor"] == root_id.as_str()));
+            .all(|e| e["actor"] == root_id.as_str() && e["actor_name"] == "root"));
 
         // Disabling a user locks their keys out at once.
         let (bob, bob_key) = api_user(&gw, "bob", 0, "user").await;

@@ -168,7 +168,7 @@ export default {
           { label: t('users.when'), cell: (r) => time(r.created_at) },
           { label: t('users.amount'), class: 'num', cell: (r) => h('span', { class: r.amount_nano < 0 ? 'bad-text' : 'ok-text' }, (r.amount_nano > 0 ? '+' : '') + money(r.amount_nano)) },
           { label: t('users.reason'), cell: (r) => r.reason },
-          { label: t('users.actor'), cell: (r) => (r.actor ? nameOf(r.actor) : '—') },
+          { label: t('users.actor'), cell: (r) => (r.actor ? r.actor_name || nameOf(r.actor) : '—') },
         ], data, { empty: t('users.ledger_empty'), caption: t('users.ledger') }));
       }).catch((e) => mount(ledgerBox, h('p', { class: 'form-error' }, e.message)));
       loadLedger();

@@ -379,6 +379,10 @@ fn schemas() -> Value {
             "actor",
             json!({"type": ["string", "null"], "description": "The user id of the admin who made the change."}),
         ),
+        (
+            "actor_name",
+            json!({"type": ["string", "null"], "description": "That admin's name (null: none, or the user is gone)."}),
+        ),
         ("created_at", ms("When")),
     ]);
     let error = obj(&[(
