@@ -19,16 +19,6 @@ pub struct Principal {
     pub user: Arc<UserEntry>,
 }
 
-impl Principal {
-    pub fn require_admin(&self) -> Result<(), ApiError> {
-        if self.user.is_admin() {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden("This action needs an admin's key."))
-        }
-    }
-}
-
 /// The secret as presented, in any of the ways SDKs send it.
 pub fn presented_key(parts: &Parts) -> Option<String> {
     let h = |name: &str| {

@@ -31,11 +31,7 @@ pub(crate) async fn refresh(
     Id(id): Id,
 ) -> Result<Json<Value>, ApiError> {
     p.require_admin()?;
-    let ch = state
-        .store
-        .channel(&id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("channel"))?;
+    let ch = super::channels::find(&state, &id).await?;
     let entry = ChannelEntry::from_row(&ch, &state.master);
     let nano = ask(&state, &entry).await?;
     state.store.set_channel_balance(&ch.id, nano).await?;

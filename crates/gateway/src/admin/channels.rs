@@ -529,7 +529,7 @@ async fn attempt(
     }
 }
 
-async fn find(state: &AppState, id: &str) -> Result<Channel, ApiError> {
+pub(super) async fn find(state: &AppState, id: &str) -> Result<Channel, ApiError> {
     state
         .store
         .channel(id)

@@ -71,8 +71,8 @@ pub(crate) const PARAMS: &[(&str, &str, &str)] = &[
     ),
 ];
 
-fn filter(p: &Caller, q: &LogQuery) -> Result<LogFilter, ApiError> {
-    let status = q_str(q.status.clone());
+fn filter(p: &Caller, q: LogQuery) -> Result<LogFilter, ApiError> {
+    let status = q_str(q.status);
     if let Some(s) = &status {
         if s != "ok" && s != "error" && s.parse::<u16>().is_err() {
             return Err(ApiError::bad_request(format!(
@@ -82,15 +82,15 @@ fn filter(p: &Caller, q: &LogQuery) -> Result<LogFilter, ApiError> {
         }
     }
     let user_id = if p.user.is_admin() {
-        q_str(q.user_id.clone())
+        q_str(q.user_id)
     } else {
         Some(p.user.id.clone())
     };
     Ok(LogFilter {
         user_id,
-        key_id: q_str(q.key_id.clone()),
-        model: q_str(q.model.clone()),
-        channel_id: q_str(q.channel_id.clone()),
+        key_id: q_str(q.key_id),
+        model: q_str(q.model),
+        channel_id: q_str(q.channel_id),
         status,
         since: q_int("since", q.since.as_deref())?,
         until: q_int("until", q.until.as_deref())?,
@@ -104,7 +104,7 @@ pub(crate) async fn list(
     p: Caller,
     q: Result<Query<LogQuery>, QueryRejection>,
 ) -> Result<Json<LogPage>, ApiError> {
-    let f = filter(&p, &query(q)?)?;
+    let f = filter(&p, query(q)?)?;
     Ok(Json(state.store.logs(&f).await?))
 }
 
@@ -113,7 +113,7 @@ pub(crate) async fn summary(
     p: Caller,
     q: Result<Query<LogQuery>, QueryRejection>,
 ) -> Result<Json<UsageSummary>, ApiError> {
-    let f = filter(&p, &query(q)?)?;
+    let f = filter(&p, query(q)?)?;
     Ok(Json(state.store.usage_summary(&f).await?))
 }
 
@@ -130,14 +130,15 @@ pub(crate) async fn stats(
     q: Result<Query<LogQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let q = query(q)?;
-    let mut f = filter(&p, &q)?;
+    let bucket_secs = q.bucket_secs.clone();
+    let mut f = filter(&p, q)?;
     let until = f.until.unwrap_or_else(now_ms);
     let since = f.since.unwrap_or(until - 24 * 3600 * 1000);
     if since >= until {
         return Err(ApiError::bad_request("'since' must be before 'until'.").with_param("since"));
     }
     (f.since, f.until) = (Some(since), Some(until));
-    let bucket_ms = match q_int("bucket_secs", q.bucket_secs.as_deref())? {
+    let bucket_ms = match q_int("bucket_secs", bucket_secs.as_deref())? {
         Some(s) if s < 1 => {
             return Err(ApiError::bad_request("'bucket_secs' must be at least 1.")
                 .with_param("bucket_secs"))
