@@ -111,16 +111,12 @@ const HOUR_MS: i64 = 3_600_000;
 #[derive(sqlx::FromRow)]
 struct GroupRow {
     key: String,
-    requests: i64,
-    errors: i64,
-    tokens_in: i64,
-    tokens_out: i64,
-    cost: i64,
-    latency_sum: i64,
+    #[sqlx(flatten)]
+    sums: Sums,
 }
 
 /// A group's figures summed over the sources (and, when writing, over a batch's rows).
-#[derive(Default)]
+#[derive(Default, sqlx::FromRow)]
 struct Sums {
     requests: i64,
     errors: i64,
@@ -132,7 +128,7 @@ struct Sums {
 
 impl Sums {
     /// Add a group's figures (`sign` 1), or take them away (-1).
-    fn add(&mut self, r: &GroupRow, sign: i64) {
+    fn add(&mut self, r: &Sums, sign: i64) {
         self.requests += sign * r.requests;
         self.errors += sign * r.errors;
         self.tokens_in += sign * r.tokens_in;
@@ -236,8 +232,7 @@ fn hourly(rows: &[UsageLog]) -> BTreeMap<(i64, &str, &str, &str, &str), Sums> {
         );
         let ok = (200..300).contains(&r.status);
         out.entry(k).or_default().add(
-            &GroupRow {
-                key: String::new(),
+            &Sums {
                 requests: 1,
                 errors: i64::from(!ok),
                 tokens_in: r.tokens_in,
@@ -476,7 +471,7 @@ impl Store {
                 .fetch_all(&self.pool)
                 .await?;
             for r in rows {
-                groups.entry(r.key.clone()).or_default().add(&r, sign);
+                groups.entry(r.key).or_default().add(&r.sums, sign);
             }
         }
         let mut out: Vec<UsageBucket> = groups
