@@ -369,3 +369,26 @@ def test_legacy_billing_needs_a_key(gateway: Gateway):
     r = httpx.get(f"{gateway.url}/dashboard/billing/subscription")
     assert r.status_code == 401
     assert assert_error_shape(r.json())["code"] == "invalid_api_key"
+
+
+# --- console sign-in set up from the command line --------------------------------------------
+
+
+def test_cli_password_signs_in_to_the_console(gateway: Gateway):
+    """An operator sets a password with `switchyard user passwd` beside the running gateway;
+    the console's sign-in takes it, and a wrong one is refused."""
+    from conftest import _binary, _clean_env, _cli
+
+    password = "correct horse battery staple"
+    env = dict(_clean_env(), SWITCHYARD_PASSWORD=password)
+    _cli(_binary(), env, "user", "passwd", "--name", "broke", "--data-dir", str(gateway.data_dir))
+
+    with httpx.Client(base_url=gateway.url, timeout=30) as http:
+        bad = http.post("/api/auth/login", json={"username": "broke", "password": "nope-nope-nope"})
+        assert bad.status_code == 401
+        r = http.post("/api/auth/login", json={"username": "broke", "password": password})
+        assert r.status_code == 200, r.text
+        assert r.json()["user"]["name"] == "broke"
+        assert "sy_session" in r.cookies
+        me = http.get("/api/auth/session")
+        assert me.status_code == 200 and me.json()["user"]["name"] == "broke"
