@@ -105,7 +105,7 @@ impl Gateway {
         let (logger, _writer) = UsageLogger::start(store.clone());
         let state = Arc::new(Shared {
             catalog: Catalogs::new(store.clone(), master.clone()).await?,
-            upstream: Upstream::new(settings.timeouts()),
+            upstream: Upstream::new(settings.timeouts(), upstream::proxy_configured()),
             health: Health::new(settings.health),
             guard: netguard::NetGuard::new(&settings.tasks.allow_private_networks),
             budgets: Arc::new(budget::Budgets::new(

@@ -13,7 +13,7 @@ use super::Payload;
 use crate::catalog::ChannelEntry;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::upstream::{join_url, Auth, FormPart, Outgoing};
+use crate::upstream::{join_url, Auth, FormPart, Outbound, Outgoing};
 
 /// The only endpoint the non-OpenAI formats serve.
 pub const CHAT: &str = "/v1/chat/completions";
@@ -59,8 +59,7 @@ pub fn request(
     ch: &ChannelEntry,
     a: &Attempt<'_>,
     cache: &mut Option<Bytes>,
-) -> Result<reqwest::RequestBuilder, ApiError> {
-    let up = &state.upstream;
+) -> Result<Outbound, ApiError> {
     let model = ch.upstream_model(a.model);
     let key = ch.pick_key().map(|k| k.expose());
     supports(ch, a.endpoint, a.model)?;
@@ -70,10 +69,10 @@ pub fn request(
             let body = openai_body(ch, a, model, cache);
             if ch.kind == "azure" {
                 let url = azure::url(&ch.base_url, model, a.endpoint);
-                up.post(&url, Auth::Header(azure::KEY_HEADER, key), &body)
+                Outbound::post(url, Auth::Header(azure::KEY_HEADER, key), body)
             } else {
                 let url = join_url(&ch.base_url, a.endpoint);
-                up.post(&url, Auth::Bearer(key), &body)
+                Outbound::post(url, Auth::Bearer(key), body)
             }
         }
         Format::Anthropic => {
@@ -88,12 +87,15 @@ pub fn request(
                 ),
             };
             let url = join_url(&ch.base_url, "/v1/messages");
-            let mut req = up.post(&url, Auth::Header("x-api-key", key), &json(&body));
+            let mut req = Outbound::post(url, Auth::Header("x-api-key", key), json(&body));
             if !a.forward.iter().any(|(k, _)| k == "anthropic-version") {
-                req = req.header("anthropic-version", anthropic::VERSION);
+                req = req.header(
+                    HeaderName::from_static("anthropic-version"),
+                    HeaderValue::from_static(anthropic::VERSION),
+                );
             }
             for (k, v) in a.forward {
-                req = req.header(k, v);
+                req = req.header(k.clone(), v.clone());
             }
             req
         }
@@ -103,7 +105,7 @@ pub fn request(
                 None => Cow::Owned(gemini::request_from_openai(a.payload.json())),
             };
             let url = gemini::url(&ch.base_url, model, a.stream);
-            up.post(&url, Auth::Header("x-goog-api-key", key), &json(&body))
+            Outbound::post(url, Auth::Header("x-goog-api-key", key), json(&body))
         }
     })
 }

@@ -26,7 +26,7 @@ use crate::error::ApiError;
 use crate::price::{self, Estimate, Usage};
 use crate::route::{self, Outcome};
 use crate::state::AppState;
-use crate::upstream::{Failure, FormPart};
+use crate::upstream::{Failure, FormPart, Reply};
 
 /// The relay's routes: OpenAI's, and the Anthropic and Gemini front doors.
 pub fn routes() -> axum::Router<AppState> {
@@ -203,7 +203,7 @@ async fn dispatch(
     cat: &Catalog,
     group: &str,
     call: &Call,
-) -> Result<(Arc<ChannelEntry>, reqwest::Response), ApiError> {
+) -> Result<(Arc<ChannelEntry>, Reply), ApiError> {
     let candidates = route::candidates(cat, group, &call.model);
     let mut default_body = None;
     let mut last: Option<Failure> = None;
@@ -223,7 +223,7 @@ async fn dispatch(
         }
         attempts += 1;
         let req = adapter::request(state, &ch, &call.attempt(), &mut default_body)?;
-        match state.upstream.execute(req).await {
+        match state.upstream.relay(&req).await {
             Ok(resp) => {
                 state.health.record(&ch.id, Outcome::Ok);
                 return Ok((ch, resp));

@@ -19,6 +19,7 @@ use crate::meter;
 use crate::price::{self, Usage};
 use crate::route::Outcome;
 use crate::state::AppState;
+use crate::upstream::{read_all, Reply};
 
 /// Everything needed to settle one request, whenever and wherever it ends.
 pub struct Settlement {
@@ -108,7 +109,7 @@ impl Settlement {
 pub async fn respond(
     mut s: Settlement,
     ch: Arc<ChannelEntry>,
-    resp: reqwest::Response,
+    resp: Reply,
     call: Call,
 ) -> Result<Response, ApiError> {
     s.channel(&ch);
@@ -134,11 +135,11 @@ pub async fn respond(
         return Ok(passthrough(
             status,
             content_type,
-            Body::from_stream(resp.bytes_stream()),
+            Body::new(resp.into_body()),
         ));
     }
     let ttft = call.started.elapsed();
-    let bytes = match resp.bytes().await {
+    let bytes = match read_all(resp.into_body()).await {
         Ok(b) => b,
         Err(e) => {
             s.state.health.record(&ch.id, Outcome::Failed);

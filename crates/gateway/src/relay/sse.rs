@@ -20,8 +20,9 @@ use switchyard_wire::{anthropic, gemini, sse as wire_sse, Format};
 use super::{adapter, Call, Settlement};
 use crate::error::ApiError;
 use crate::meter::{Seen, StreamMeter};
+use crate::upstream::{Reply, ReplyBody};
 
-type Upstream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
+type Upstream = http_body_util::BodyDataStream<ReplyBody>;
 
 /// A channel's events as OpenAI chunks.
 enum Decoder {
@@ -139,7 +140,7 @@ pub struct MeteredStream {
 }
 
 impl MeteredStream {
-    pub fn new(resp: reqwest::Response, settlement: Settlement, call: Call, from: Format) -> Self {
+    pub fn new(resp: Reply, settlement: Settlement, call: Call, from: Format) -> Self {
         let decoder = Decoder::new(from, &call.model);
         let mode = if from == call.caller {
             Mode::Pass {
@@ -154,7 +155,7 @@ impl MeteredStream {
             }
         };
         MeteredStream {
-            upstream: Box::pin(resp.bytes_stream()),
+            upstream: http_body_util::BodyDataStream::new(resp.into_body()),
             buf: BytesMut::new(),
             meter: StreamMeter::default(),
             mode,
@@ -337,7 +338,7 @@ impl Stream for MeteredStream {
             if self.ended {
                 return Poll::Ready(None);
             }
-            match self.upstream.as_mut().poll_next(cx) {
+            match Pin::new(&mut self.upstream).poll_next(cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Some(Ok(chunk))) => {
                     if self.first_byte.is_none() {
