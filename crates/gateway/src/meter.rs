@@ -2,8 +2,11 @@
 //! a tokenizer over the text. Streams are scanned event by event as they pass; text kept
 //! for counting is tokenized in slices, so memory stays bounded whatever the output length.
 
+use std::fmt;
+use std::marker::PhantomData;
 use std::sync::OnceLock;
 
+use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::Value;
 use tiktoken_rs::CoreBPE;
@@ -34,17 +37,135 @@ pub fn usage_from(v: &Value) -> Option<Usage> {
 }
 
 fn usage_object(u: &Value) -> Usage {
-    let int = |v: Option<&Value>| v.and_then(Value::as_i64).unwrap_or(0);
-    Usage {
-        input: int(u.get("prompt_tokens").or_else(|| u.get("input_tokens"))),
-        output: int(u
-            .get("completion_tokens")
-            .or_else(|| u.get("output_tokens"))),
-        // DeepSeek reports cache hits as `prompt_cache_hit_tokens`.
-        cached: int(u
-            .pointer("/prompt_tokens_details/cached_tokens")
-            .or_else(|| u.get("prompt_cache_hit_tokens"))),
-        ..Default::default()
+    UsageFields::deserialize(u)
+        .map(UsageFields::usage)
+        .unwrap_or_default()
+}
+
+/// The token counts of a `usage` object, each under OpenAI's name or else another
+/// provider's; a name that is present wins even when its value is not a number (then 0).
+#[derive(Deserialize)]
+struct UsageFields {
+    #[serde(default)]
+    prompt_tokens: Tokens,
+    #[serde(default)]
+    input_tokens: Tokens,
+    #[serde(default)]
+    completion_tokens: Tokens,
+    #[serde(default)]
+    output_tokens: Tokens,
+    #[serde(default)]
+    prompt_tokens_details: Field<CachedDetails>,
+    /// DeepSeek reports cache hits as `prompt_cache_hit_tokens`.
+    #[serde(default)]
+    prompt_cache_hit_tokens: Tokens,
+}
+
+#[derive(Deserialize)]
+struct CachedDetails {
+    #[serde(default)]
+    cached_tokens: Tokens,
+}
+
+impl UsageFields {
+    fn usage(self) -> Usage {
+        let cached = match self.prompt_tokens_details {
+            Field::Object(CachedDetails { cached_tokens: c }) if c.0.is_some() => c,
+            _ => self.prompt_cache_hit_tokens,
+        };
+        Usage {
+            input: self.prompt_tokens.or(self.input_tokens),
+            output: self.completion_tokens.or(self.output_tokens),
+            cached: cached.or(Tokens(None)),
+            ..Default::default()
+        }
+    }
+}
+
+/// A token count as `Value::get(..).and_then(Value::as_i64)` reads it: absent (`None`), or
+/// present with its integer value (`Some(None)` when it is not an integer).
+#[derive(Default)]
+struct Tokens(Option<Option<i64>>);
+
+impl Tokens {
+    fn or(self, other: Tokens) -> i64 {
+        self.0.or(other.0).flatten().unwrap_or(0)
+    }
+}
+
+/// A field that is used only when it is an object: absent, the object parsed as `T`, or
+/// anything else (parsed past without being built).
+#[derive(Default)]
+enum Field<T> {
+    #[default]
+    Absent,
+    Object(T),
+    Other,
+}
+
+/// Accepts any JSON value and keeps only what its target wants: `Tokens` keeps integers,
+/// `Field<T>` keeps objects (as `T`); everything else is parsed past.
+struct AnyValue<T, F>(PhantomData<(T, F)>);
+
+macro_rules! other_values {
+    ($out:expr, $int:expr) => {
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok($out)
+        }
+        fn visit_i64<E: de::Error>(self, n: i64) -> Result<Self::Value, E> {
+            Ok($int(Some(n)))
+        }
+        fn visit_u64<E: de::Error>(self, n: u64) -> Result<Self::Value, E> {
+            Ok($int(i64::try_from(n).ok()))
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok($int(None))
+        }
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Ok($out)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok($out)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok($out)
+        }
+    };
+}
+
+impl<'de> Visitor<'de> for AnyValue<Tokens, ()> {
+    type Value = Tokens;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    other_values!(Tokens(Some(None)), |n| Tokens(Some(n)));
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Tokens, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Tokens(Some(None)))
+    }
+}
+
+impl<'de> Deserialize<'de> for Tokens {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(AnyValue::<Tokens, ()>(PhantomData))
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for AnyValue<Field<T>, T> {
+    type Value = Field<T>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    other_values!(Field::Other, |_: Option<i64>| Field::Other);
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Field<T>, A::Error> {
+        T::deserialize(de::value::MapAccessDeserializer::new(map)).map(Field::Object)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Field<T> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(AnyValue::<Field<T>, T>(PhantomData))
     }
 }
 
@@ -114,22 +235,12 @@ pub fn usage_of_answer(request: &Value, answer: &Value) -> Usage {
     })
 }
 
-/// A field as `Value::get` sees it: present (even when `null`) or absent.
-#[derive(Default)]
-struct Present(Option<Value>);
-
-impl<'de> Deserialize<'de> for Present {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Value::deserialize(d).map(|v| Present(Some(v)))
-    }
-}
-
 /// The only parts of an OpenAI answer `usage_from` reads; everything else is skipped by the
 /// parser without being built.
 #[derive(Deserialize)]
 struct UsageOnly {
     #[serde(default)]
-    usage: Present,
+    usage: Field<UsageFields>,
     #[serde(default)]
     choices: Option<Vec<ChoiceUsage>>,
     #[serde(default)]
@@ -139,7 +250,7 @@ struct UsageOnly {
 #[derive(Deserialize)]
 struct ChoiceUsage {
     #[serde(default)]
-    usage: Present,
+    usage: Field<UsageFields>,
 }
 
 /// Usage of a non-streamed OpenAI answer read straight from its bytes: the same result as
@@ -147,15 +258,16 @@ struct ChoiceUsage {
 /// the provider reported usage (the common case). Anything unusual takes the full path.
 pub fn usage_of_answer_bytes(request: &Value, answer: &[u8]) -> Usage {
     if let Ok(a) = serde_json::from_slice::<UsageOnly>(answer) {
-        let found = match a.usage.0 {
-            Some(u) => Some(u),
-            None => match a.choices.as_deref() {
-                Some([first, ..]) if first.usage.0.is_some() => first.usage.0.clone(),
-                _ => a.x_groq.and_then(|x| x.usage.0),
+        // The first present of the three, as `usage_from` picks it.
+        let found = match a.usage {
+            Field::Absent => match a.choices.and_then(|c| c.into_iter().next()) {
+                Some(first) if !matches!(first.usage, Field::Absent) => first.usage,
+                _ => a.x_groq.map(|x| x.usage).unwrap_or_default(),
             },
+            present => present,
         };
-        if let Some(u) = found.filter(Value::is_object) {
-            return usage_object(&u);
+        if let Field::Object(u) = found {
+            return u.usage();
         }
     }
     let v: Value = serde_json::from_slice(answer).unwrap_or_default();
@@ -348,6 +460,13 @@ mod tests {
             r#"{"choices":{"0":{"usage":{"prompt_tokens":5,"completion_tokens":5}}}}"#,
             r#"{"usage":{"prompt_tokens":1},"usage":{"prompt_tokens":2}}"#,
             r#"{"usage":"none","choices":[{"text":"some words"}]}"#,
+            r#"{"usage":{"input_tokens":7,"output_tokens":3,"prompt_cache_hit_tokens":2}}"#,
+            r#"{"usage":{"prompt_tokens":null,"input_tokens":7,"completion_tokens":1.5,"prompt_tokens_details":null,"prompt_cache_hit_tokens":6}}"#,
+            r#"{"usage":{"prompt_tokens":"9","completion_tokens":18446744073709551615,"prompt_tokens_details":{"cached_tokens":null},"prompt_cache_hit_tokens":6}}"#,
+            r#"{"usage":{"prompt_tokens":[1],"completion_tokens":{"a":1},"prompt_tokens_details":{"audio_tokens":1},"prompt_cache_hit_tokens":6,"extra":{"x":[1,{"y":2}]}}}"#,
+            r#"{"usage":{"prompt_tokens":-4,"prompt_tokens_details":[1,2]}}"#,
+            r#"{"choices":[{"usage":null}],"x_groq":{"usage":{"prompt_tokens":4}}}"#,
+            r#"{"choices":[{"message":{}}],"x_groq":{"usage":[1]}}"#,
             r#"[1,2]"#,
             r#"not json"#,
             "",
