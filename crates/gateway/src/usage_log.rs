@@ -1,92 +1,121 @@
-//! The usage log writer: rows go into a bounded queue and are written in batches by one
-//! background task, so logging never blocks a request. A full queue drops (and counts) rows
-//! rather than slow the gateway down.
+//! The usage log writer: rows go into a bounded in-memory queue and are written in batches by
+//! one background task, so logging never blocks a request. A full queue drops (and counts)
+//! rows rather than slow the gateway down.
+//!
+//! Queuing a row is a push under a short lock; only the first row of a batch wakes the writer,
+//! which then gathers for a moment and takes the whole queue at once. (A channel woke the
+//! writer task for every row: one task switch per request at peak.)
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use parking_lot::Mutex;
 use switchyard_store::{Store, UsageLog};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::task::JoinHandle;
 
 const QUEUE: usize = 65_536;
-const BATCH: usize = 1_000;
+/// How long the writer gathers rows after the first one of a batch.
+const GATHER: Duration = Duration::from_millis(50);
 
-enum Msg {
-    Row(Box<UsageLog>),
-    /// Answered once every row queued before it is written.
-    Flush(oneshot::Sender<()>),
+#[derive(Default)]
+struct Queue {
+    rows: Vec<UsageLog>,
+    /// Answered once every row queued before them is written.
+    flushes: Vec<oneshot::Sender<()>>,
+}
+
+#[derive(Default)]
+struct Shared {
+    queue: Mutex<Queue>,
+    /// Rows (or a flush) are waiting.
+    work: Notify,
+    /// A flush is waiting: stop gathering.
+    hurry: Notify,
+    dropped: AtomicU64,
 }
 
 #[derive(Clone)]
 pub struct UsageLogger {
-    tx: mpsc::Sender<Msg>,
-    dropped: Arc<AtomicU64>,
+    shared: Arc<Shared>,
+    /// Held by every logger: the writer ends (after writing what is queued) when all are gone.
+    _alive: mpsc::Sender<()>,
 }
 
 impl UsageLogger {
     /// Start the writer; it ends (after writing what is queued) when every logger is dropped.
     pub fn start(store: Store) -> (UsageLogger, JoinHandle<()>) {
-        let (tx, rx) = mpsc::channel(QUEUE);
-        let handle = tokio::spawn(write_batches(store, rx));
+        let shared = Arc::new(Shared::default());
+        let (alive, gone) = mpsc::channel(1);
+        let handle = tokio::spawn(write_batches(store, shared.clone(), gone));
         (
             UsageLogger {
-                tx,
-                dropped: Arc::default(),
+                shared,
+                _alive: alive,
             },
             handle,
         )
     }
 
     pub fn log(&self, row: UsageLog) {
-        if self.tx.try_send(Msg::Row(Box::new(row))).is_err() {
-            let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+        let mut q = self.shared.queue.lock();
+        if q.rows.len() >= QUEUE {
+            drop(q);
+            let n = self.shared.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             if n.is_power_of_two() {
                 tracing::warn!(dropped = n, "usage log queue full; rows dropped");
             }
+            return;
+        }
+        let first = q.rows.is_empty();
+        q.rows.push(row);
+        drop(q);
+        if first {
+            self.shared.work.notify_one();
         }
     }
 
     /// Wait until everything logged so far is in the database (at shutdown).
     pub async fn flush(&self) {
         let (done, wait) = oneshot::channel();
-        if self.tx.send(Msg::Flush(done)).await.is_ok() {
-            let _ = wait.await;
-        }
+        self.shared.queue.lock().flushes.push(done);
+        self.shared.work.notify_one();
+        self.shared.hurry.notify_one();
+        let _ = wait.await;
     }
 
     pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
+        self.shared.dropped.load(Ordering::Relaxed)
     }
 }
 
-async fn write_batches(store: Store, mut rx: mpsc::Receiver<Msg>) {
-    let mut batch = Vec::with_capacity(BATCH);
-    while let Some(first) = rx.recv().await {
-        let mut flushes = Vec::new();
-        take(first, &mut batch, &mut flushes);
+async fn write_batches(store: Store, shared: Arc<Shared>, mut gone: mpsc::Receiver<()>) {
+    let mut closing = false;
+    // The queue's rows are swapped with this buffer, so neither is grown again every batch.
+    let mut rows = Vec::new();
+    while !closing {
+        tokio::select! {
+            _ = shared.work.notified() => {}
+            _ = gone.recv() => closing = true,
+        }
         // Gather what arrives in the next moment, so a busy gateway writes few big batches.
-        let deadline = tokio::time::sleep(Duration::from_millis(50));
-        tokio::pin!(deadline);
-        while batch.len() < BATCH && flushes.is_empty() {
+        if !closing && shared.queue.lock().flushes.is_empty() {
             tokio::select! {
-                m = rx.recv() => match m { Some(m) => take(m, &mut batch, &mut flushes), None => break },
-                _ = &mut deadline => break,
+                _ = tokio::time::sleep(GATHER) => {}
+                _ = shared.hurry.notified() => {}
             }
         }
-        write(&store, &batch).await;
-        batch.clear();
+        let flushes = {
+            let mut q = shared.queue.lock();
+            std::mem::swap(&mut q.rows, &mut rows);
+            std::mem::take(&mut q.flushes)
+        };
+        write(&store, &rows).await;
+        rows.clear();
         for done in flushes {
             let _ = done.send(());
         }
-    }
-}
-
-fn take(m: Msg, batch: &mut Vec<UsageLog>, flushes: &mut Vec<oneshot::Sender<()>>) {
-    match m {
-        Msg::Row(r) => batch.push(*r),
-        Msg::Flush(done) => flushes.push(done),
     }
 }
 

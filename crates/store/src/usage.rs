@@ -1,6 +1,7 @@
 //! The usage log: one row per request, written in batches off the request path.
 
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
@@ -250,6 +251,30 @@ const LOG_COLS: &str = "id, ts, user_id, key_id, endpoint, model, channel_id, st
      tokens_out, tokens_cached, cost, latency_ms, ttft_ms, status, error";
 const LOG_FIELDS: usize = 16;
 
+/// `INSERT INTO usage_logs … VALUES (…), …` for `rows` rows, built once per row count (at
+/// most 16 on SQLite and 500 on PostgreSQL) and kept, so the writer formats nothing per row.
+fn insert_logs_sql(sqlite: bool, rows: usize) -> &'static str {
+    static BUILT: Mutex<BTreeMap<(bool, usize), &'static str>> = Mutex::new(BTreeMap::new());
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    built.entry((sqlite, rows)).or_insert_with(|| {
+        let mut sql = format!("INSERT INTO usage_logs ({LOG_COLS}) VALUES ");
+        for i in 0..rows {
+            sql.push_str(if i == 0 { "(" } else { ", (" });
+            for j in 1..=LOG_FIELDS {
+                if j > 1 {
+                    sql.push_str(", ");
+                }
+                match sqlite {
+                    true => sql.push('?'),
+                    false => sql.push_str(&format!("${}", i * LOG_FIELDS + j)),
+                }
+            }
+            sql.push(')');
+        }
+        Box::leak(sql.into_boxed_str())
+    })
+}
+
 /// A WHERE clause and its bound values, built from a filter (all values are TEXT or BIGINT).
 enum Arg {
     Text(String),
@@ -331,20 +356,7 @@ impl Store {
         let per = if sqlite { 16 } else { 500 };
         let mut tx = self.pool.begin().await?;
         for chunk in rows.chunks(per) {
-            let mut sql = format!("INSERT INTO usage_logs ({LOG_COLS}) VALUES ");
-            for i in 0..chunk.len() {
-                let ps: Vec<String> = (1..=LOG_FIELDS)
-                    .map(|j| match sqlite {
-                        true => "?".to_string(),
-                        false => format!("${}", i * LOG_FIELDS + j),
-                    })
-                    .collect();
-                if i > 0 {
-                    sql.push(',');
-                }
-                sql.push_str(&format!("({})", ps.join(", ")));
-            }
-            let mut q = sqlx::query(&sql);
+            let mut q = sqlx::query(insert_logs_sql(sqlite, chunk.len()));
             for r in chunk {
                 q = q
                     .bind(&r.id)
