@@ -143,8 +143,9 @@ impl Gateway {
                 Duration::from_millis(self.state.settings.budget_flush_ms.max(1)),
             ),
         ]);
-        let app =
-            app::router(self.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let app = axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+            SocketAddr,
+        >(app::service(self.state.clone()));
         let listener = axum::serve::ListenerExt::tap_io(self.listener, |s| {
             let _ = s.set_nodelay(true);
         });
