@@ -277,12 +277,44 @@ pub fn usage_of_answer_bytes(request: &Value, answer: &[u8]) -> Usage {
 /// Text is tokenized in slices of this size so a long stream never piles up in memory.
 const SLICE: usize = 16 * 1024;
 
+/// The most raw payload a stream keeps unparsed (see `StreamMeter::deferred`).
+const DEFER: usize = 32 * 1024;
+
+/// Whether a chunk can matter only for its text: its usage, error and finish reasons are
+/// absent or `null` (OpenAI sends `"usage":null` in every chunk but the last). A chunk that
+/// merely mentions these words in its text is parsed like any other, so the check can err
+/// only towards parsing.
+fn only_text(payload: &[u8]) -> bool {
+    use memchr::memmem::Finder;
+    static KEYS: OnceLock<[Finder<'static>; 4]> = OnceLock::new();
+    let keys = KEYS.get_or_init(|| {
+        [
+            r#""usage""#,
+            r#""error""#,
+            r#""x_groq""#,
+            r#""finish_reason""#,
+        ]
+        .map(Finder::new)
+    });
+    keys.iter().all(|key| {
+        key.find_iter(payload).all(|at| {
+            let rest = payload[at + key.needle().len()..].trim_ascii_start();
+            rest.strip_prefix(b":")
+                .is_some_and(|v| v.trim_ascii_start().starts_with(b"null"))
+        })
+    })
+}
+
 /// Watches an OpenAI-format SSE stream go by, one `data:` payload at a time.
 #[derive(Debug, Default)]
 pub struct StreamMeter {
     pub usage: Option<Usage>,
     counted_output: i64,
     pending_text: String,
+    /// Payloads that can only add text, kept as received (newline-separated, at most
+    /// `DEFER` bytes) and parsed only if the provider never reports usage. Providers asked for
+    /// usage send it last, so most streams end without these ever being parsed.
+    deferred: Vec<u8>,
     pub chunks: u64,
     pub saw_done: bool,
     /// Some choice reported a `finish_reason`: the answer is complete even without `[DONE]`.
@@ -341,10 +373,36 @@ impl StreamMeter {
             return Seen::Done;
         }
         self.chunks += 1;
+        if only_text(payload) {
+            // Once the provider has reported usage, counting is moot.
+            if self.usage.is_none() {
+                if self.deferred.len() + payload.len() >= DEFER {
+                    self.parse_deferred();
+                }
+                self.deferred.extend_from_slice(payload);
+                self.deferred.push(b'\n');
+            }
+            return Seen::Data;
+        }
+        self.parse(payload)
+    }
+
+    fn parse(&mut self, payload: &[u8]) -> Seen {
         match serde_json::from_slice::<Chunk>(payload) {
             Ok(chunk) => self.take(chunk),
             Err(_) => Seen::Data,
         }
+    }
+
+    /// Count the text of the payloads put aside (the usage did not come, or the buffer is
+    /// full).
+    fn parse_deferred(&mut self) {
+        let deferred = std::mem::take(&mut self.deferred);
+        for payload in deferred.split(|b| *b == b'\n').filter(|p| !p.is_empty()) {
+            self.parse(payload);
+        }
+        self.deferred = deferred;
+        self.deferred.clear();
     }
 
     /// One chunk already parsed (translated from another provider's stream).
@@ -410,6 +468,10 @@ impl StreamMeter {
 
     /// Final usage: the provider's if it sent one, else counted (input from the request).
     pub fn finish(&mut self, request: &Value) -> Usage {
+        if let Some(u) = self.usage {
+            return u;
+        }
+        self.parse_deferred();
         if let Some(u) = self.usage {
             return u;
         }
@@ -509,6 +571,42 @@ mod tests {
             }
         );
         assert_eq!(m.observe(br#"{"error":{"message":"x"}}"#), Seen::Error);
+    }
+
+    /// Chunks put aside unparsed count exactly as parsed ones do, however long the stream
+    /// (past the buffer's limit), and a chunk that finishes or errs is never put aside.
+    #[test]
+    fn deferred_chunks_count_as_parsed_ones() {
+        let req = json!({"messages":[{"role":"user","content":"hello"}]});
+        let (mut fast, mut parsed) = (StreamMeter::default(), StreamMeter::default());
+        for i in 0..3000 {
+            let chunk = json!({"id": "c", "choices": [{"index": 0, "delta": {"content": format!("word{i} \"usage\" ")}, "finish_reason": null}]});
+            assert_eq!(fast.observe(chunk.to_string().as_bytes()), Seen::Data);
+            parsed.observe_value(&chunk);
+        }
+        assert!(fast.deferred.len() < DEFER);
+        assert_eq!(fast.finish(&req), parsed.finish(&req));
+        assert!(parsed.finish(&req).output > 3000);
+
+        assert!(only_text(
+            br#"{"choices":[{"delta":{"content":"a"},"finish_reason" : null}],"usage":null}"#
+        ));
+        for decisive in [
+            &br#"{"choices":[{"delta":{},"finish_reason" : "stop"}]}"#[..],
+            br#"{"choices":[{"delta":{},"finish_reason":null},{"finish_reason":"length"}]}"#,
+            br#"{"choices":[],"usage":{"prompt_tokens":1}}"#,
+            br#"{"error":{"message":"x"}}"#,
+            br#"{"choices":[],"x_groq":{}}"#,
+        ] {
+            assert!(
+                !only_text(decisive),
+                "{}",
+                String::from_utf8_lossy(decisive)
+            );
+        }
+        let mut m = StreamMeter::default();
+        m.observe(br#"{"choices":[{"delta":{"content":"hi"},"finish_reason": "stop"}]}"#);
+        assert!(m.finished);
     }
 
     #[test]
