@@ -145,12 +145,14 @@ pub fn new_sorted_id(prefix: &str) -> String {
         *c = DIGITS[(t % 62) as usize];
         t /= 62;
     }
-    let tail: String = rand::thread_rng()
-        .sample_iter(&Alphanumeric)
-        .take(16)
-        .map(char::from)
-        .collect();
-    format!("{prefix}_{}{tail}", String::from_utf8_lossy(&time))
+    // Every request gets one: written straight into the string, no per-character collect.
+    let mut id = String::with_capacity(prefix.len() + 25);
+    id.push_str(prefix);
+    id.push('_');
+    id.extend(time.map(char::from));
+    let mut rng = rand::thread_rng();
+    id.extend((0..16).map(|_| char::from(DIGITS[rng.gen_range(0..62)])));
+    id
 }
 
 pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> String {

@@ -80,6 +80,7 @@ impl Incoming {
             stream: false,
             wants_stream_usage: false,
             payload,
+            raw: None,
             estimate,
             meter,
             started: self.started,
@@ -158,6 +159,8 @@ async fn text_generation(
     };
     let wants_usage = stream && force_stream_usage(&mut v);
     let (state, mut call) = inc.call(endpoint, model, Payload::Json(v), estimate, Meter::Tokens);
+    // A stream's body gained `stream_options`; any other is still exactly the caller's.
+    call.raw = (!stream).then_some(body);
     call.stream = stream;
     call.wants_stream_usage = wants_usage;
     run(&state, call).await

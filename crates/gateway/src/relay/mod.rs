@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::http::{HeaderName, HeaderValue, StatusCode};
+use bytes::Bytes;
 use serde_json::Value;
 use switchyard_store::{HoldRefusal, Price};
 use switchyard_wire::Format;
@@ -76,6 +77,9 @@ pub struct Call {
     /// The caller asked for the usage chunk at the end of a stream (we always ask upstream).
     pub wants_stream_usage: bool,
     pub payload: Payload,
+    /// The caller's body exactly as received, when `payload` is its unchanged parse: sent as
+    /// it is to channels that take the OpenAI body unchanged, instead of serializing again.
+    pub raw: Option<Bytes>,
     pub estimate: Estimate,
     pub meter: Meter,
     pub started: Instant,
@@ -205,7 +209,7 @@ async fn dispatch(
     call: &Call,
 ) -> Result<(Arc<ChannelEntry>, Reply), ApiError> {
     let candidates = route::candidates(cat, group, &call.model);
-    let mut default_body = None;
+    let mut default_body = call.raw.clone();
     let mut last: Option<Failure> = None;
     // A channel whose wire format cannot carry this endpoint is passed over, not failed.
     let mut unsupported: Option<ApiError> = None;
