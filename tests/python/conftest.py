@@ -122,6 +122,46 @@ def _server_log(path: Path) -> str:
 _GATEWAY: Gateway | None = None
 
 
+def start_gateway(binary: Path, env: dict[str, str], data_dir: Path, log, log_path: Path):
+    """`switchyard serve --demo` on a free port, once /healthz answers 200: (process, URL).
+    Fails the test with the gateway's stderr if it does not come up."""
+    proc = subprocess.Popen(
+        [str(binary), "serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir", str(data_dir)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=log,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        url = _read_listen_line(proc, deadline).rstrip("/")
+        assert url.startswith("http://127.0.0.1:"), url
+        last_error = "no answer yet"
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"the gateway exited with {proc.returncode} during startup")
+            try:
+                r = httpx.get(f"{url}/healthz", timeout=2.0)
+                if r.status_code == 200:
+                    return proc, url
+                last_error = f"HTTP {r.status_code}: {r.text[:200]}"
+            except httpx.HTTPError as e:
+                last_error = repr(e)
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"/healthz not ready within {STARTUP_TIMEOUT_S:.0f}s ({last_error})"
+                )
+            time.sleep(0.1)
+    except BaseException as e:
+        proc.kill()
+        proc.wait(timeout=10)
+        log.close()
+        pytest.fail(
+            f"could not start the gateway: {e}\n--- gateway stderr ---\n{_server_log(log_path)}",
+            pytrace=False,
+        )
+
+
 @pytest.fixture(scope="session")
 def gateway(tmp_path_factory: pytest.TempPathFactory):
     global _GATEWAY
@@ -141,41 +181,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory):
     root_key = "sk-test-root-" + secrets.token_hex(16)
     server_env = dict(env, SWITCHYARD_ROOT_KEY=root_key)
     log = open(log_path, "w")
-    proc = subprocess.Popen(
-        [str(binary), "serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir", str(data_dir)],
-        env=server_env,
-        stdout=subprocess.PIPE,
-        stderr=log,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        url = _read_listen_line(proc, deadline).rstrip("/")
-        assert url.startswith("http://127.0.0.1:"), url
-        last_error = "no answer yet"
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"the gateway exited with {proc.returncode} during startup")
-            try:
-                r = httpx.get(f"{url}/healthz", timeout=2.0)
-                if r.status_code == 200:
-                    break
-                last_error = f"HTTP {r.status_code}: {r.text[:200]}"
-            except httpx.HTTPError as e:
-                last_error = repr(e)
-            if time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"/healthz not ready within {STARTUP_TIMEOUT_S:.0f}s ({last_error})"
-                )
-            time.sleep(0.1)
-    except BaseException as e:
-        proc.kill()
-        proc.wait(timeout=10)
-        log.close()
-        pytest.fail(
-            f"could not start the gateway: {e}\n--- gateway stderr ---\n{_server_log(log_path)}",
-            pytrace=False,
-        )
+    proc, url = start_gateway(binary, server_env, data_dir, log, log_path)
 
     _GATEWAY = Gateway(url, root_key, broke_key, limited_key, data_dir, log_path)
     try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import secrets
 
 import httpx
 import openai
@@ -392,3 +393,52 @@ def test_cli_password_signs_in_to_the_console(gateway: Gateway):
         assert "sy_session" in r.cookies
         me = http.get("/api/auth/session")
         assert me.status_code == 200 and me.json()["user"]["name"] == "broke"
+
+
+def test_root_password_from_the_environment(tmp_path):
+    """`SWITCHYARD_ROOT_PASSWORD` gives root a console password at start; a restart with the
+    same password keeps root's sessions, and a restart with another one replaces it."""
+    from conftest import _binary, _clean_env, start_gateway
+
+    first, second = "first password for root", "second password for root"
+
+    def run(password: str):
+        log_path = tmp_path / f"gateway-{secrets.token_hex(4)}.log"
+        log = open(log_path, "w")
+        env = dict(_clean_env(), SWITCHYARD_ROOT_PASSWORD=password)
+        proc, url = start_gateway(_binary(), env, tmp_path / "data", log, log_path)
+        return proc, url, log
+
+    def stop(proc, log):
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()
+
+    def login(url: str, password: str) -> httpx.Response:
+        return httpx.post(f"{url}/api/auth/login", json={"username": "root", "password": password},
+                          timeout=30)
+
+    proc, url, log = run(first)
+    try:
+        assert login(url, "not the password").status_code == 401
+        r = login(url, first)
+        assert r.status_code == 200, r.text
+        assert r.json()["user"]["role"] == "root"
+        cookie = r.cookies["sy_session"]
+    finally:
+        stop(proc, log)
+
+    proc, url, log = run(first)
+    try:
+        me = httpx.get(f"{url}/api/auth/session", cookies={"sy_session": cookie}, timeout=30)
+        assert me.status_code == 200, me.text
+        assert me.json()["user"]["role"] == "root"
+    finally:
+        stop(proc, log)
+
+    proc, url, log = run(second)
+    try:
+        assert login(url, first).status_code == 401
+        assert login(url, second).status_code == 200
+    finally:
+        stop(proc, log)
