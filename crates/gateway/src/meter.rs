@@ -257,6 +257,9 @@ struct ChoiceUsage {
 /// `usage_of_answer(request, &parsed)`, without building the whole answer as a `Value` when
 /// the provider reported usage (the common case). Anything unusual takes the full path.
 pub fn usage_of_answer_bytes(request: &Value, answer: &[u8]) -> Usage {
+    if let Some(u) = root_usage_from_the_end(answer) {
+        return u;
+    }
     if let Ok(a) = serde_json::from_slice::<UsageOnly>(answer) {
         // The first present of the three, as `usage_from` picks it.
         let found = match a.usage {
@@ -272,6 +275,57 @@ pub fn usage_of_answer_bytes(request: &Value, answer: &[u8]) -> Usage {
     }
     let v: Value = serde_json::from_slice(answer).unwrap_or_default();
     usage_of_answer(request, &v)
+}
+
+/// The answer's root-level `usage` object, found from the end without reading the rest: the
+/// last `"usage"` key, if its value is an object followed only by the root's remaining
+/// members and its closing brace. (A key inside a string is escaped, so it cannot match;
+/// one in a nested object is followed by more than the root's end.) `None` sends the caller
+/// to the full parse.
+fn root_usage_from_the_end(answer: &[u8]) -> Option<Usage> {
+    const KEY: &[u8] = br#""usage""#;
+    let at = memchr::memmem::rfind(answer, KEY)?;
+    let value = answer[at + KEY.len()..]
+        .trim_ascii_start()
+        .strip_prefix(b":")?
+        .trim_ascii_start();
+    if !value.starts_with(b"{") {
+        return None;
+    }
+    let mut parsed = serde_json::Deserializer::from_slice(value).into_iter::<UsageFields>();
+    let fields = parsed.next()?.ok()?;
+    closes_root(&value[parsed.byte_offset()..]).then(|| fields.usage())
+}
+
+/// Whether `rest` is the end of the root object: `(, "key": value)*` then `}` and nothing
+/// but whitespace.
+fn closes_root(mut rest: &[u8]) -> bool {
+    /// One JSON value at the start of `s` (skipped, not built), and what follows it.
+    fn skip_value(s: &[u8]) -> Option<&[u8]> {
+        let mut it = serde_json::Deserializer::from_slice(s).into_iter::<IgnoredAny>();
+        it.next()?.ok()?;
+        Some(&s[it.byte_offset()..])
+    }
+    loop {
+        rest = rest.trim_ascii_start();
+        match rest.split_first() {
+            Some((b'}', after)) => return after.trim_ascii().is_empty(),
+            Some((b',', member)) => {
+                let member = member.trim_ascii_start();
+                if !member.starts_with(b"\"") {
+                    return false;
+                }
+                let Some(value) = skip_value(member)
+                    .and_then(|m| m.trim_ascii_start().strip_prefix(b":"))
+                    .and_then(skip_value)
+                else {
+                    return false;
+                };
+                rest = value;
+            }
+            _ => return false,
+        }
+    }
 }
 
 /// Text is tokenized in slices of this size so a long stream never piles up in memory.
@@ -529,17 +583,54 @@ mod tests {
             r#"{"usage":{"prompt_tokens":-4,"prompt_tokens_details":[1,2]}}"#,
             r#"{"choices":[{"usage":null}],"x_groq":{"usage":{"prompt_tokens":4}}}"#,
             r#"{"choices":[{"message":{}}],"x_groq":{"usage":[1]}}"#,
+            r#"{"id":"x","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4},"service_tier":"default","system_fingerprint":"fp_1","n":[1,{"a":"}"}],"z":null}"#,
+            r#"{"choices":[{"message":{"content":"say \"usage\": {\"prompt_tokens\": 99}"}}],"usage":{"prompt_tokens":2}}"#,
+            r#"{"usage":{"prompt_tokens":1},"meta":{"usage":{"prompt_tokens":50}}}"#,
+            r#"{"usage":{"prompt_tokens":1},"list":[{"usage":{"prompt_tokens":50}}]}"#,
+            r#"{"choices":[{"message":{"content":"x"},"usage":{"prompt_tokens":6}}],"y":1}"#,
+            r#"{"usage":{"prompt_tokens":1}} trailing"#,
+            r#"{"usage":{"prompt_tokens":1},}"#,
+            r#"{"usage":{"prompt_tokens":1}, 5: 1}"#,
+            r#"{"usage" : {"prompt_tokens":8} , "k" : "v" }  "#,
             r#"[1,2]"#,
             r#"not json"#,
             "",
         ] {
             let parsed: Value = serde_json::from_str(ans).unwrap_or_default();
+            // The shortcut answers only for a root-level usage object, and then agrees.
+            if let Some(u) = root_usage_from_the_end(ans.as_bytes()) {
+                assert_eq!(Some(u), usage_from(&parsed), "{ans}");
+            }
             assert_eq!(
                 usage_of_answer_bytes(&req, ans.as_bytes()),
                 usage_of_answer(&req, &parsed),
                 "{ans}"
             );
         }
+    }
+
+    #[test]
+    fn root_usage_is_found_from_the_end() {
+        let found = |s: &str| root_usage_from_the_end(s.as_bytes()).map(|u| u.input);
+        assert_eq!(
+            found(
+                r#"{"choices":[],"usage":{"prompt_tokens":3},"service_tier":"default","system_fingerprint":"fp"}"#
+            ),
+            Some(3)
+        );
+        assert_eq!(
+            found(r#"{"usage" : {"prompt_tokens":8} , "k" : [1, {"}": "{"}] }  "#),
+            Some(8)
+        );
+        assert_eq!(
+            found(r#"{"usage":{"prompt_tokens":1},"meta":{"usage":{"prompt_tokens":50}}}"#),
+            None
+        );
+        assert_eq!(
+            found(r#"{"choices":[{"usage":{"prompt_tokens":6}}]}"#),
+            None
+        );
+        assert_eq!(found(r#"{"usage":null}"#), None);
     }
 
     #[test]
