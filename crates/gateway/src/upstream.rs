@@ -342,6 +342,14 @@ impl Failure {
 
     async fn from_reply(resp: Reply) -> Failure {
         let status = resp.status();
+        if status.is_redirection() {
+            // Following would resend the body (and the key) wherever the provider points;
+            // the operator should point the channel there instead. Where it points is not
+            // said: this message can reach callers.
+            return Failure::transport(format!(
+                "the provider answered {status}, a redirect, which the gateway does not follow: set the channel's base URL to where it points"
+            ));
+        }
         let raw = read_capped(resp.into_body(), 64 * 1024).await;
         let body: Option<Value> = serde_json::from_slice(&raw).ok();
         let message = body
@@ -520,6 +528,26 @@ mod tests {
             assert_eq!(refused.status, Some(StatusCode::TOO_MANY_REQUESTS));
             assert!(refused.retryable && !refused.invalid_key);
         }
+    }
+
+    /// A redirect is the channel's fault (another channel may serve), never followed.
+    #[tokio::test]
+    async fn redirects_are_not_followed() {
+        use axum::response::Redirect;
+        let app = axum::Router::new().route(
+            "/v1/chat/completions",
+            axum::routing::post(|| async { Redirect::permanent("http://127.0.0.1:9/elsewhere") }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let f = Upstream::new(timeouts(5_000), false)
+            .relay(&chat(addr, "gpt-4o-mini", false))
+            .await
+            .unwrap_err();
+        assert!(f.retryable && !f.invalid_key);
+        assert!(f.message.contains("308"), "{}", f.message);
+        assert!(!f.message.contains("elsewhere"), "{}", f.message);
     }
 
     /// A stream that goes quiet for longer than the idle timeout ends in an error rather
