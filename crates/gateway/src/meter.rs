@@ -103,69 +103,52 @@ enum Field<T> {
     Other,
 }
 
-/// Accepts any JSON value and keeps only what its target wants: `Tokens` keeps integers,
-/// `Field<T>` keeps objects (as `T`); everything else is parsed past.
-struct AnyValue<T, F>(PhantomData<(T, F)>);
-
-macro_rules! other_values {
-    ($out:expr, $int:expr) => {
-        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-            Ok($out)
-        }
-        fn visit_i64<E: de::Error>(self, n: i64) -> Result<Self::Value, E> {
-            Ok($int(Some(n)))
-        }
-        fn visit_u64<E: de::Error>(self, n: u64) -> Result<Self::Value, E> {
-            Ok($int(i64::try_from(n).ok()))
-        }
-        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-            Ok($int(None))
-        }
-        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-            Ok($out)
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok($out)
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            while seq.next_element::<IgnoredAny>()?.is_some() {}
-            Ok($out)
-        }
-    };
-}
-
-impl<'de> Visitor<'de> for AnyValue<Tokens, ()> {
-    type Value = Tokens;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-    other_values!(Tokens(Some(None)), |n| Tokens(Some(n)));
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Tokens, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(Tokens(Some(None)))
-    }
-}
-
 impl<'de> Deserialize<'de> for Tokens {
+    /// Through a `Value`, so the integer rule is `Value::as_i64`'s own; a count is a scalar,
+    /// which a `Value` holds without allocating.
     fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(AnyValue::<Tokens, ()>(PhantomData))
+        Value::deserialize(d).map(|v| Tokens(Some(v.as_i64())))
     }
 }
 
-impl<'de, T: Deserialize<'de>> Visitor<'de> for AnyValue<Field<T>, T> {
+/// Keeps an object (as `T`) and parses past anything else without building it.
+struct FieldVisitor<T>(PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for FieldVisitor<T> {
     type Value = Field<T>;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("any JSON value")
     }
-    other_values!(Field::Other, |_: Option<i64>| Field::Other);
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Field<T>, A::Error> {
         T::deserialize(de::value::MapAccessDeserializer::new(map)).map(Field::Object)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Field<T>, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Field::Other)
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Field<T>, E> {
+        Ok(Field::Other)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Field<T>, E> {
+        Ok(Field::Other)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Field<T>, E> {
+        Ok(Field::Other)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Field<T>, E> {
+        Ok(Field::Other)
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Field<T>, E> {
+        Ok(Field::Other)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Field<T>, E> {
+        Ok(Field::Other)
     }
 }
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Field<T> {
     fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(AnyValue::<Field<T>, T>(PhantomData))
+        d.deserialize_any(FieldVisitor(PhantomData))
     }
 }
 
