@@ -226,9 +226,7 @@ impl Upstream {
                 .body(b.clone()),
             Outgoing::Form(parts) => req.multipart(build_form(parts)),
         };
-        let resp = self.send(req).await?;
-        Ok(axum::http::Response::<reqwest::Body>::from(resp)
-            .map(|b| b.map_err(|e| Box::new(e) as BoxError).boxed_unsync()))
+        Ok(reply_of(self.send(req).await?))
     }
 
     async fn send(&self, req: reqwest::RequestBuilder) -> Result<reqwest::Response, Failure> {
@@ -256,10 +254,14 @@ impl Upstream {
         if resp.status().is_success() {
             return Ok(resp);
         }
-        let reply = axum::http::Response::<reqwest::Body>::from(resp)
-            .map(|b| b.map_err(|e| Box::new(e) as BoxError).boxed_unsync());
-        Err(Failure::from_reply(reply).await)
+        Err(Failure::from_reply(reply_of(resp)).await)
     }
+}
+
+/// A reqwest answer as the relay's `Reply` (its body already under reqwest's read timeout).
+fn reply_of(resp: reqwest::Response) -> Reply {
+    axum::http::Response::<reqwest::Body>::from(resp)
+        .map(|b| b.map_err(|e| Box::new(e) as BoxError).boxed_unsync())
 }
 
 fn build_form(parts: &[FormPart]) -> reqwest::multipart::Form {
