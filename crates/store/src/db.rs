@@ -155,6 +155,15 @@ pub fn new_sorted_id(prefix: &str) -> String {
     id
 }
 
+/// ` WHERE a AND b …`, or nothing when there are no conditions.
+pub(crate) fn where_sql(conds: &[String]) -> String {
+    if conds.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", conds.join(" AND "))
+    }
+}
+
 pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "null".into())
 }

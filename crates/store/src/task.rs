@@ -351,10 +351,5 @@ fn task_where(f: &TaskFilter) -> (String, Vec<String>) {
             args.len()
         ));
     }
-    let wh = if conds.is_empty() {
-        String::new()
-    } else {
-        format!(" WHERE {}", conds.join(" AND "))
-    };
-    (wh, args)
+    (crate::db::where_sql(&conds), args)
 }

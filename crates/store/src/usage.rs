@@ -324,12 +324,7 @@ fn where_in(
         }
         None => {}
     }
-    let sql = if conds.is_empty() {
-        String::new()
-    } else {
-        format!(" WHERE {}", conds.join(" AND "))
-    };
-    (sql, args)
+    (crate::db::where_sql(&conds), args)
 }
 
 fn bind_all<'q, O>(
