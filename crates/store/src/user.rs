@@ -58,6 +58,8 @@ pub struct LedgerEntry {
     pub amount: i64,
     pub reason: String,
     pub actor: Option<String>,
+    /// The acting admin's name (none without an actor, or once that user is gone).
+    pub actor_name: Option<String>,
     pub created_at: i64,
 }
 
@@ -190,8 +192,9 @@ impl Store {
 
     pub async fn ledger(&self, user_id: &str, limit: i64) -> crate::Result<Vec<LedgerEntry>> {
         Ok(sqlx::query_as(
-            "SELECT id, user_id, amount, reason, actor, created_at FROM ledger \
-             WHERE user_id = $1 ORDER BY created_at DESC, id LIMIT $2",
+            "SELECT l.id, l.user_id, l.amount, l.reason, l.actor, u.name AS actor_name, \
+             l.created_at FROM ledger l LEFT JOIN users u ON u.id = l.actor \
+             WHERE l.user_id = $1 ORDER BY l.created_at DESC, l.id LIMIT $2",
         )
         .bind(user_id)
         .bind(limit)

@@ -327,27 +327,7 @@ pub(crate) async fn ledger(
         .unwrap_or(100)
         .clamp(1, 1000);
     find(&state, &id).await?;
-    let entries = state.store.ledger(&id, limit).await?;
-    // Who made each change, by name: the few distinct admins of a page of entries.
-    let mut names = std::collections::HashMap::new();
-    for actor in entries.iter().filter_map(|e| e.actor.as_deref()) {
-        if !names.contains_key(actor) {
-            let name = state.store.user(actor).await?.map(|u| u.name);
-            names.insert(actor.to_string(), name);
-        }
-    }
-    let data: Vec<Value> = entries
-        .iter()
-        .map(|e| {
-            let mut v = json!(e);
-            let name = e
-                .actor
-                .as_ref()
-                .and_then(|a| names.get(a).cloned().flatten());
-            v["actor_name"] = json!(name);
-            v
-        })
-        .collect();
+    let data = state.store.ledger(&id, limit).await?;
     Ok(Json(json!({"data": data})))
 }
 
