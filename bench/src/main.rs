@@ -458,7 +458,7 @@ async fn bench(mut args: Args) -> anyhow::Result<()> {
             console::seed(&db, &gw.url, ROOT_KEY, rows_n)
                 .await
                 .context("seeding the usage log")?;
-            // The log writer flushes every 100 ms; the other scenarios' rows count too.
+            // The log writer gathers rows for 50 ms before writing; the other scenarios' rows count too.
             tokio::time::sleep(Duration::from_millis(500)).await;
             let total = console::log_rows(&gw.url, ROOT_KEY).await?;
             for page in console::measure(&gw.url, ROOT_KEY, args.runs.max(5)).await? {
