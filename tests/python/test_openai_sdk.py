@@ -442,3 +442,71 @@ def test_root_password_from_the_environment(tmp_path):
         assert login(url, second).status_code == 200
     finally:
         stop(proc, log)
+
+
+def test_relay_goes_through_the_proxy_the_environment_names(tmp_path):
+    """With `HTTP_PROXY` set, relayed requests reach the provider through that proxy (the
+    gateway's own fast client is used only without one), and the caller sees no difference."""
+    import http.client
+    import http.server
+    import threading
+    from urllib.parse import urlsplit
+
+    from conftest import _binary, _clean_env, start_gateway
+
+    seen: list[str] = []
+
+    class Forward(http.server.BaseHTTPRequestHandler):
+        """A forward proxy for plain http: the request line carries the absolute URL."""
+
+        def do_POST(self):
+            self._forward()
+
+        def do_GET(self):
+            self._forward()
+
+        def _forward(self):
+            seen.append(f"{self.command} {self.path}")
+            url = urlsplit(self.path)
+            body = self.rfile.read(int(self.headers.get("content-length") or 0))
+            headers = {k: v for k, v in self.headers.items()
+                       if k.lower() not in ("proxy-connection", "connection", "host")}
+            upstream = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+            upstream.request(self.command, url.path + (f"?{url.query}" if url.query else ""),
+                             body or None, headers)
+            answer = upstream.getresponse()
+            data = answer.read()
+            self.send_response(answer.status)
+            for k, v in answer.getheaders():
+                if k.lower() not in ("transfer-encoding", "connection", "content-length"):
+                    self.send_header(k, v)
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *_):
+            pass
+
+    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Forward)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    root_key = "sk-test-root-" + secrets.token_hex(16)
+    env = dict(_clean_env(), SWITCHYARD_ROOT_KEY=root_key,
+               HTTP_PROXY=f"http://127.0.0.1:{proxy.server_address[1]}")
+    for k in ("NO_PROXY", "no_proxy"):
+        env.pop(k, None)
+    log_path = tmp_path / "gateway.log"
+    log = open(log_path, "w")
+    proc, url = start_gateway(_binary(), env, tmp_path / "data", log, log_path)
+    try:
+        client = openai.OpenAI(base_url=f"{url}/v1", api_key=root_key, max_retries=0)
+        answer = client.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "hello through a proxy"}])
+        assert answer.choices[0].message.content
+        assert answer.usage.prompt_tokens > 0
+        assert any(s.startswith("POST http://127.0.0.1:") and s.endswith("/v1/chat/completions")
+                   for s in seen), seen
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()
+        proxy.shutdown()
