@@ -43,6 +43,8 @@ pub struct Stats {
     pub ttfb_p99_us: u64,
     /// Body chunks per second over all workers (streams).
     pub chunks_per_sec: f64,
+    /// CPU time (user + system) the serving process spent per request, when it is known.
+    pub cpu_us_per_request: Option<f64>,
 }
 
 struct Sample {
@@ -169,5 +171,6 @@ fn summarize(samples: Vec<Sample>, seconds: f64) -> Stats {
         ttfb_p50_us: pct(&first, 0.5),
         ttfb_p99_us: pct(&first, 0.99),
         chunks_per_sec: chunks as f64 / seconds,
+        cpu_us_per_request: None,
     }
 }

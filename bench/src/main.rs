@@ -196,6 +196,9 @@ struct Path {
     key: String,
     /// Takes the simulator's model names (a pass-through proxy), not the gateway's.
     sim_models: bool,
+    /// The process serving it, when the bench started it: its CPU time per request is
+    /// measured too, which shows a change in cost through noise that moves the throughput.
+    pid: Option<u32>,
 }
 
 impl Path {
@@ -266,12 +269,23 @@ async fn measure(
     let mut d = Vec::new();
     let mut via = vec![Vec::new(); paths.len()];
     for _ in 0..plan.runs {
-        d.push(load::run(direct.target(s), plan.workers, plan.secs, true).await);
+        d.push(run_on(direct, s, plan).await);
         for (p, out) in paths.iter().zip(via.iter_mut()) {
-            out.push(load::run(p.target(s), plan.workers, plan.secs, true).await);
+            out.push(run_on(p, s, plan).await);
         }
     }
     (d, via)
+}
+
+/// One measurement along a path, with the CPU its process spent per request meanwhile.
+async fn run_on(p: &Path, s: &Scenario, plan: Plan) -> Stats {
+    let cpu0 = p.pid.map(procs::cpu_seconds);
+    let mut st = load::run(p.target(s), plan.workers, plan.secs, true).await;
+    if let (Some(pid), Some(cpu0)) = (p.pid, cpu0) {
+        st.cpu_us_per_request =
+            Some((procs::cpu_seconds(pid) - cpu0) * 1e6 / st.requests.max(1) as f64);
+    }
+    st
 }
 
 /// One request along a path, to fail early (and plainly) when a peer is not set up right.
@@ -308,15 +322,15 @@ async fn bench(mut args: Args) -> anyhow::Result<()> {
         }
     }
     let _sim_proc;
-    let sim_url = match &args.sim {
-        Some(url) => url.trim_end_matches('/').to_string(),
+    let (sim_url, sim_pid) = match &args.sim {
+        Some(url) => (url.trim_end_matches('/').to_string(), None),
         None => {
             let p = procs::sim(args.sim_bin.as_ref().unwrap_or(&args.bin))
                 .await
                 .context("starting the simulator")?;
-            let url = p.url.clone();
+            let started = (p.url.clone(), Some(p.child.id()));
             _sim_proc = p;
-            url
+            started
         }
     };
     let direct = Path {
@@ -324,6 +338,7 @@ async fn bench(mut args: Args) -> anyhow::Result<()> {
         base: sim_url.clone(),
         key: SIM_KEY.into(),
         sim_models: true,
+        pid: sim_pid,
     };
     let reference = if args.no_reference {
         None
@@ -342,6 +357,7 @@ async fn bench(mut args: Args) -> anyhow::Result<()> {
             base: p.url.clone(),
             key: SIM_KEY.into(),
             sim_models: true,
+            pid: Some(p.child.id()),
         });
     }
     if let Some(url) = &args.litellm {
@@ -350,6 +366,7 @@ async fn bench(mut args: Args) -> anyhow::Result<()> {
             base: url.trim_end_matches('/').to_string(),
             key: args.litellm_key.clone(),
             sim_models: false,
+            pid: None,
         };
         probe(&p, &SCENARIOS[0]).await?;
         peers.push(p);
@@ -381,6 +398,7 @@ async fn bench(mut args: Args) -> anyhow::Result<()> {
             base: gw.url.clone(),
             key: ROOT_KEY.into(),
             sim_models: false,
+            pid: Some(gw.child.id()),
         };
         // The peers are measured once, alongside the first database's gateway.
         let mut paths = vec![gateway.clone()];
@@ -591,6 +609,13 @@ fn print_table(rows: &[Row]) {
                     ", TTFB p99 {} µs, {:.0} chunks/s",
                     med(v, |s| s.ttfb_p99_us as f64).0,
                     med(v, |s| s.chunks_per_sec).0
+                ));
+            }
+            let mut cpu: Vec<f64> = v.iter().filter_map(|s| s.cpu_us_per_request).collect();
+            if !cpu.is_empty() {
+                cell.push_str(&format!(
+                    ", CPU {} µs/request",
+                    fmt3(median(&mut cpu), 0, "")
                 ));
             }
             let errors: u64 = v.iter().map(|s| s.errors).sum();
