@@ -239,7 +239,9 @@ struct ChoiceUsage {
 /// Usage of a non-streamed OpenAI answer read straight from its bytes: the same result as
 /// `usage_of_answer(request, &parsed)`, without building the whole answer as a `Value` when
 /// the provider reported usage (the common case). Anything unusual takes the full path.
-pub fn usage_of_answer_bytes(request: &Value, answer: &[u8]) -> Usage {
+/// `request` is asked for only when the answer has no usage (to count its tokens), so a
+/// body the relay passed on unchanged is not parsed for nothing.
+pub fn usage_of_answer_bytes<'a>(request: impl FnOnce() -> &'a Value, answer: &[u8]) -> Usage {
     if let Some(u) = root_usage_from_the_end(answer) {
         return u;
     }
@@ -257,7 +259,7 @@ pub fn usage_of_answer_bytes(request: &Value, answer: &[u8]) -> Usage {
         }
     }
     let v: Value = serde_json::from_slice(answer).unwrap_or_default();
-    usage_of_answer(request, &v)
+    usage_of_answer(request(), &v)
 }
 
 /// The answer's root-level `usage` object, found from the end without reading the rest: the
@@ -585,7 +587,7 @@ mod tests {
                 assert_eq!(Some(u), usage_from(&parsed), "{ans}");
             }
             assert_eq!(
-                usage_of_answer_bytes(&req, ans.as_bytes()),
+                usage_of_answer_bytes(|| &req, ans.as_bytes()),
                 usage_of_answer(&req, &parsed),
                 "{ans}"
             );

@@ -130,19 +130,20 @@ fn openai_body(
     cache: &mut Option<Bytes>,
 ) -> Outgoing {
     match a.payload {
-        Payload::Json(v) => {
+        Payload::Json(_) | Payload::Raw(..) => {
             if presets::preset(&ch.kind).is_some() {
-                let mut v = renamed(v, model);
+                let mut v = renamed(a.payload.json(), model);
                 if presets::adjust_request(&ch.kind, &mut v) {
                     return json(&v);
                 }
             }
             if model == a.model {
-                let bytes = cache
-                    .get_or_insert_with(|| Bytes::from(serde_json::to_vec(v).unwrap_or_default()));
+                let bytes = cache.get_or_insert_with(|| {
+                    Bytes::from(serde_json::to_vec(a.payload.json()).unwrap_or_default())
+                });
                 Outgoing::Json(bytes.clone())
             } else {
-                json(&renamed(v, model))
+                json(&renamed(a.payload.json(), model))
             }
         }
         Payload::Form(parts) => Outgoing::Form(

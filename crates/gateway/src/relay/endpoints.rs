@@ -13,7 +13,9 @@ use bytes::Bytes;
 use serde_json::{json, Value};
 use switchyard_wire::{self as wire, Format};
 
-use super::body::{bytes_or_error, form_parts, json_object, optional_int, required_str, RequestId};
+use super::body::{
+    bytes_or_error, form_parts, json_head, json_object, optional_int, required_str, RequestId,
+};
 use super::{run, Call, Meter, Payload};
 use crate::auth::Principal;
 use crate::error::ApiError;
@@ -38,7 +40,10 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/v1/audio/speech", post(speech))
         .route("/v1/audio/transcriptions", post(transcriptions))
         .route("/v1/audio/translations", post(translations))
-        .route("/v1/dashboard/billing/subscription", get(billing_subscription))
+        .route(
+            "/v1/dashboard/billing/subscription",
+            get(billing_subscription),
+        )
         .route("/v1/dashboard/billing/usage", get(billing_usage))
         .route("/dashboard/billing/subscription", get(billing_subscription))
         .route("/dashboard/billing/usage", get(billing_usage))
@@ -127,11 +132,13 @@ fn force_stream_usage(v: &mut Value) -> bool {
     wanted
 }
 
+/// Chat and completions. `v` is the body's head (`json_head`): enough to check and price
+/// the call; the body itself goes on as the caller's bytes unless it must change.
 async fn text_generation(
     inc: Incoming,
     endpoint: &'static str,
     body: Bytes,
-    mut v: Value,
+    v: Value,
     needs: &str,
 ) -> Result<Response, ApiError> {
     let model = required_str(&v, "model")?.to_string();
@@ -157,9 +164,15 @@ async fn text_generation(
         output: output_cap(&inc.state, &v)?,
         ..Default::default()
     };
-    let wants_usage = stream && force_stream_usage(&mut v);
-    let (state, mut call) = inc.call(endpoint, model, Payload::Json(v), estimate, Meter::Tokens);
-    // A stream's body gained `stream_options`; any other is still exactly the caller's.
+    // A stream's body gains `stream_options`; any other goes on exactly as the caller's.
+    let (payload, wants_usage) = if stream {
+        let mut whole = json_object(&body)?;
+        let wants = force_stream_usage(&mut whole);
+        (Payload::Json(whole), wants)
+    } else {
+        (Payload::raw(body.clone()), false)
+    };
+    let (state, mut call) = inc.call(endpoint, model, payload, estimate, Meter::Tokens);
     call.raw = (!stream).then_some(body);
     call.stream = stream;
     call.wants_stream_usage = wants_usage;
@@ -173,11 +186,11 @@ async fn chat_completions(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = bytes_or_error(body, state.settings.max_body_bytes)?;
-    let v = json_object(&body)?;
+    let v = json_head(&body)?;
     // Video (and later music) models answer through the task engine, in chat format.
     let model = v.get("model").and_then(Value::as_str).unwrap_or_default();
     if crate::task::submit::is_task_model(&state.catalog.get(), model) {
-        return crate::task::chat::handle(state, principal, v).await;
+        return crate::task::chat::handle(state, principal, json_object(&body)?).await;
     }
     text_generation(
         incoming(state, principal, rid),
@@ -196,7 +209,7 @@ async fn completions(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = bytes_or_error(body, state.settings.max_body_bytes)?;
-    let v = json_object(&body)?;
+    let v = json_head(&body)?;
     text_generation(
         incoming(state, principal, rid),
         "/v1/completions",

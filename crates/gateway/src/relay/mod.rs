@@ -8,7 +8,7 @@ mod fronts;
 mod settle;
 mod sse;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use axum::http::{HeaderName, HeaderValue, StatusCode};
@@ -46,15 +46,23 @@ pub enum Meter {
 /// What the caller sent, ready to be re-encoded for each channel tried.
 pub enum Payload {
     Json(Value),
+    /// A JSON object body as the caller sent it (checked by `body::json_head`), parsed only
+    /// if something needs its `Value`: a channel that takes the caller's bytes never does.
+    Raw(Bytes, OnceLock<Value>),
     Form(Vec<FormPart>),
 }
 
 impl Payload {
+    pub fn raw(body: Bytes) -> Payload {
+        Payload::Raw(body, OnceLock::new())
+    }
+
     /// The JSON body (`null` for a form).
     pub fn json(&self) -> &Value {
         static NULL: Value = Value::Null;
         match self {
             Payload::Json(v) => v,
+            Payload::Raw(b, v) => v.get_or_init(|| serde_json::from_slice(b).unwrap_or_default()),
             Payload::Form(_) => &NULL,
         }
     }
@@ -63,6 +71,9 @@ impl Payload {
     pub fn into_json(self) -> Value {
         match self {
             Payload::Json(v) => v,
+            Payload::Raw(b, v) => v
+                .into_inner()
+                .unwrap_or_else(|| serde_json::from_slice(&b).unwrap_or_default()),
             Payload::Form(_) => Value::Null,
         }
     }

@@ -154,7 +154,7 @@ pub async fn respond(
     let from = ch.format();
     if from == Format::OpenAi && call.caller == Format::OpenAi {
         // Passed through as the provider sent it: only its usage is read.
-        let usage = meter::usage_of_answer_bytes(call.request_json(), &bytes);
+        let usage = meter::usage_of_answer_bytes(|| call.request_json(), &bytes);
         s.complete(usage, status.as_u16(), None, Some(ttft)).await;
         return Ok(passthrough(status, content_type, Body::from(bytes)));
     }
