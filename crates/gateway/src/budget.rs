@@ -11,7 +11,7 @@
 //! A crash loses at most the charges of the last flush interval (in the caller's favour);
 //! the dead process's leases stay as hold rows until the stale-hold sweep releases them.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::sync::{Arc, Mutex as SyncMutex};
 use std::time::{Duration, Instant};
 
@@ -72,7 +72,7 @@ impl Budgets {
             store,
             lease_nano: lease_nano.max(1),
             idle,
-            map: SyncMutex::new(HashMap::new()),
+            map: SyncMutex::new(HashMap::default()),
             writing: Mutex::new(()),
         }
     }

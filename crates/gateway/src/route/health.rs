@@ -1,7 +1,9 @@
 //! Channel health: a channel that failed K of its last N requests is benched for a cool-down;
 //! after it, one request is let through as a probe, and its outcome decides.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use foldhash::HashMap;
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
@@ -56,7 +58,7 @@ impl Health {
     pub fn new(settings: HealthSettings) -> Self {
         Health {
             settings,
-            channels: Mutex::new(HashMap::new()),
+            channels: Mutex::new(HashMap::default()),
         }
     }
 
