@@ -85,7 +85,6 @@ impl Incoming {
             stream: false,
             wants_stream_usage: false,
             payload,
-            raw: None,
             estimate,
             meter,
             started: self.started,
@@ -170,10 +169,9 @@ async fn text_generation(
         let wants = force_stream_usage(&mut whole);
         (Payload::Json(whole), wants)
     } else {
-        (Payload::raw(body.clone()), false)
+        (Payload::raw(body), false)
     };
     let (state, mut call) = inc.call(endpoint, model, payload, estimate, Meter::Tokens);
-    call.raw = (!stream).then_some(body);
     call.stream = stream;
     call.wants_stream_usage = wants_usage;
     run(&state, call).await

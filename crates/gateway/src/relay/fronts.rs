@@ -70,7 +70,6 @@ impl Door {
             stream,
             wants_stream_usage: false,
             payload: Payload::Json(canonical),
-            raw: None,
             estimate,
             meter: Meter::Tokens,
             started: self.started,

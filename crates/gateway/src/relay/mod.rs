@@ -88,9 +88,6 @@ pub struct Call {
     /// The caller asked for the usage chunk at the end of a stream (we always ask upstream).
     pub wants_stream_usage: bool,
     pub payload: Payload,
-    /// The caller's body exactly as received, when `payload` is its unchanged parse: sent as
-    /// it is to channels that take the OpenAI body unchanged, instead of serializing again.
-    pub raw: Option<Bytes>,
     pub estimate: Estimate,
     pub meter: Meter,
     pub started: Instant,
@@ -220,7 +217,12 @@ async fn dispatch(
     call: &Call,
 ) -> Result<(Arc<ChannelEntry>, Reply), ApiError> {
     let candidates = route::candidates(cat, group, &call.model);
-    let mut default_body = call.raw.clone();
+    // The caller's own bytes, when the body is unchanged: sent as they are to every channel
+    // that takes the OpenAI body unchanged, instead of serializing again.
+    let mut default_body = match &call.payload {
+        Payload::Raw(bytes, _) => Some(bytes.clone()),
+        _ => None,
+    };
     let mut last: Option<Failure> = None;
     // A channel whose wire format cannot carry this endpoint is passed over, not failed.
     let mut unsupported: Option<ApiError> = None;
