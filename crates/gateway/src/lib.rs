@@ -14,6 +14,7 @@ pub mod config;
 pub mod console;
 pub mod demo;
 pub mod error;
+pub mod listen;
 pub mod meter;
 pub mod netguard;
 pub mod price;
@@ -143,15 +144,7 @@ impl Gateway {
                 Duration::from_millis(self.state.settings.budget_flush_ms.max(1)),
             ),
         ]);
-        let app = axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
-            SocketAddr,
-        >(app::service(self.state.clone()));
-        let listener = axum::serve::ListenerExt::tap_io(self.listener, |s| {
-            let _ = s.set_nodelay(true);
-        });
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        listen::serve(self.listener, app::service(self.state.clone()), shutdown).await;
         // Requests in flight have finished: write what they logged before exiting.
         let _ = tokio::time::timeout(Duration::from_secs(5), self.state.logger.flush()).await;
         // And write this process's spending, giving every unspent lease back.

@@ -410,6 +410,42 @@ async fn a_caller_who_hangs_up_is_charged_for_what_was_produced() {
     }
 }
 
+#[tokio::test]
+async fn a_shutdown_lets_the_stream_in_flight_finish_and_log_it() {
+    for b in backends() {
+        let gw = TestGateway::start(b).await;
+        gw.sim.set_faults("chunk_delay_ms=20,words=15");
+        let (user, key) = gw.user_with_key(USD, NewKey::default()).await;
+        let r = gw.post("/v1/chat/completions", &key).json(&json!({"model": "gpt-4o-mini", "stream": true, "messages": [{"role": "user", "content": "hi"}]})).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let mut body = r.bytes_stream();
+        let mut text = String::from_utf8(body.next().await.unwrap().unwrap().to_vec()).unwrap();
+        let (url, store) = (gw.url.clone(), gw.state.store.clone());
+        // Shut down while the stream has most of its chunks to go.
+        let stopping = tokio::spawn(gw.shutdown());
+        while let Some(chunk) = body.next().await {
+            text.push_str(std::str::from_utf8(&chunk.unwrap()).unwrap());
+        }
+        assert!(text.trim_end().ends_with("data: [DONE]"), "{text}");
+        tokio::time::timeout(Duration::from_secs(10), stopping)
+            .await
+            .expect("the shutdown ends once the stream has")
+            .unwrap();
+        // The row was written before the gateway exited, and nobody is listening any more.
+        let logs = store
+            .logs(&switchyard_store::LogFilter {
+                user_id: Some(user.id.clone()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(logs.data.len(), 1, "{b}");
+        assert_eq!(logs.data[0].status, 200);
+        assert!(logs.data[0].tokens_out > 0);
+        assert!(reqwest::get(format!("{url}/healthz")).await.is_err());
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_hundred_concurrent_requests_never_overdraw() {
     for b in backends() {
