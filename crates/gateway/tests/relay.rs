@@ -122,6 +122,31 @@ async fn streams_pass_through_with_usage_only_when_asked() {
             text.starts_with("Simulated reply to: hello there"),
             "{text}"
         );
+        // The provider was asked for usage all the same, and got the caller's body otherwise.
+        let mut sent = req.clone();
+        sent["stream_options"] = json!({"include_usage": true});
+        assert_eq!(gw.sim.last_body("/v1/chat/completions").unwrap(), sent);
+
+        // Stream options of the caller's own are kept, with usage asked for.
+        let mut other = req.clone();
+        other["stream_options"] = json!({"include_usage": false, "x_option": 1});
+        let r = gw
+            .post("/v1/chat/completions", &key)
+            .json(&other)
+            .send()
+            .await
+            .unwrap();
+        let (datas, _) = read_sse(r).await;
+        assert!(datas[..datas.len() - 1]
+            .iter()
+            .all(|d| !serde_json::from_str::<Value>(d).unwrap()["choices"]
+                .as_array()
+                .unwrap()
+                .is_empty()));
+        assert_eq!(
+            gw.sim.last_body("/v1/chat/completions").unwrap()["stream_options"],
+            json!({"include_usage": true, "x_option": 1})
+        );
 
         let mut asked = req.clone();
         asked["stream_options"] = json!({"include_usage": true});
@@ -138,13 +163,13 @@ async fn streams_pass_through_with_usage_only_when_asked() {
             last["usage"]["prompt_tokens"].as_i64().unwrap(),
             last["usage"]["completion_tokens"].as_i64().unwrap(),
         );
-        let logs = gw.wait_logs(&user.id, 2).await;
+        let logs = gw.wait_logs(&user.id, 3).await;
         assert!(logs.iter().all(|l| l.stream == 1
             && l.status == 200
             && l.tokens_in == pt
             && l.tokens_out == ct
             && l.ttft_ms.is_some()));
-        assert_eq!(gw.balance(&user.id).await, USD - 2 * (pt * 150 + ct * 600));
+        assert_eq!(gw.balance(&user.id).await, USD - 3 * (pt * 150 + ct * 600));
         gw.shutdown().await;
     }
 }

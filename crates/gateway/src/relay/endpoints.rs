@@ -115,20 +115,49 @@ fn output_cap(state: &AppState, v: &Value) -> Result<i64, ApiError> {
     Ok(n.saturating_mul(max.unwrap_or(state.settings.default_max_output_tokens)))
 }
 
-/// Streams always ask the provider for usage, so billing never has to guess; remember
-/// whether the caller asked too, to hide the extra chunk from those who did not.
-fn force_stream_usage(v: &mut Value) -> bool {
-    let wanted = v
+/// Streams always ask the provider for usage, so billing never has to guess; the `bool`
+/// says whether the caller asked too, to hide the extra chunk from those who did not.
+/// `head` is the body's `json_head`. The usual body, without `stream_options`, gains it as
+/// its first member, spliced into the caller's bytes; only one with other stream options
+/// is parsed whole and rewritten.
+fn ask_for_stream_usage(head: &Value, body: Bytes) -> Result<(Payload, bool), ApiError> {
+    let wanted = head
         .pointer("/stream_options/include_usage")
         .and_then(Value::as_bool)
         == Some(true);
-    match v.get_mut("stream_options").and_then(Value::as_object_mut) {
+    if wanted {
+        return Ok((Payload::raw(body), true));
+    }
+    if head.get("stream_options").is_none() {
+        return Ok((Payload::raw(with_first_member(&body, STREAM_USAGE)), false));
+    }
+    let mut whole = json_object(&body)?;
+    match whole
+        .get_mut("stream_options")
+        .and_then(Value::as_object_mut)
+    {
         Some(o) => {
             o.insert("include_usage".into(), Value::Bool(true));
         }
-        None => v["stream_options"] = json!({"include_usage": true}),
+        None => whole["stream_options"] = json!({"include_usage": true}),
     }
-    wanted
+    Ok((Payload::Json(whole), false))
+}
+
+const STREAM_USAGE: &[u8] = br#""stream_options":{"include_usage":true}"#;
+
+/// A JSON object's bytes with `member` (`"key":value`) put first.
+fn with_first_member(object: &[u8], member: &[u8]) -> Bytes {
+    let body = object.trim_ascii();
+    let rest = &body[1..]; // after the `{` json_head checked for
+    let mut out = Vec::with_capacity(body.len() + member.len() + 1);
+    out.push(b'{');
+    out.extend_from_slice(member);
+    if !rest.trim_ascii_start().starts_with(b"}") {
+        out.push(b',');
+    }
+    out.extend_from_slice(rest);
+    Bytes::from(out)
 }
 
 /// Chat and completions. `v` is the body's head (`json_head`): enough to check and price
@@ -165,9 +194,7 @@ async fn text_generation(
     };
     // A stream's body gains `stream_options`; any other goes on exactly as the caller's.
     let (payload, wants_usage) = if stream {
-        let mut whole = json_object(&body)?;
-        let wants = force_stream_usage(&mut whole);
-        (Payload::Json(whole), wants)
+        ask_for_stream_usage(&v, body)?
     } else {
         (Payload::raw(body), false)
     };
@@ -519,4 +546,24 @@ async fn billing_usage(
     Ok(Json(
         json!({"object": "list", "total_usage": (used * 100.0 * 1e6).round() / 1e6}),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_member_spliced_first_keeps_the_object_valid() {
+        for (body, want) in [
+            (
+                &b" {\"a\": [1, {}] }\n"[..],
+                json!({"s": true, "a": [1, {}]}),
+            ),
+            (b"{}", json!({"s": true})),
+            (b"{ \n }", json!({"s": true})),
+        ] {
+            let out = with_first_member(body, br#""s":true"#);
+            assert_eq!(serde_json::from_slice::<Value>(&out).unwrap(), want);
+        }
+    }
 }

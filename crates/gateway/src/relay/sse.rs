@@ -173,7 +173,7 @@ impl MeteredStream {
     fn drain_lines(&mut self) -> Bytes {
         if matches!(self.mode, Mode::Translate { .. }) {
             let mut out = BytesMut::new();
-            while let Some(nl) = self.buf.iter().position(|b| *b == b'\n') {
+            while let Some(nl) = memchr::memchr(b'\n', &self.buf) {
                 let line = self.buf.split_to(nl + 1);
                 self.translate_line(&line, &mut out);
             }
@@ -182,7 +182,7 @@ impl MeteredStream {
         let mut out: Option<BytesMut> = None;
         let mut pos = 0;
         let mut passthrough_to = 0;
-        while let Some(nl) = self.buf[pos..].iter().position(|b| *b == b'\n') {
+        while let Some(nl) = memchr::memchr(b'\n', &self.buf[pos..]) {
             let line_end = pos + nl + 1;
             let keep = self.keep_line(pos, line_end);
             if !keep && out.is_none() {
