@@ -1,7 +1,8 @@
 //! The Switchyard gateway: an OpenAI-compatible relay in front of many upstream channels,
 //! with keys, quotas, prices, holds and a usage log.
 //!
-//! The path of a request: `auth` (key → principal) → `relay` (decode, hold, route, call the
+//! The path of a request: `listen` (the connection) → `app` (routes, request id, CORS) →
+//! `auth` (key → principal) → `relay` (decode, hold, route, call the
 //! provider through `upstream`, meter, settle, log) → the caller's format out. See
 //! ARCHITECTURE.md for the picture.
 

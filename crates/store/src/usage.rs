@@ -340,6 +340,22 @@ fn bind_all<'q, O>(
     q
 }
 
+/// Rows per statement for a batch of `n`: `per` at a time, then the rest in falling powers of
+/// two. Every statement shape is prepared once per connection and kept in sqlx's cache; with
+/// one shape per remainder (up to 64, of up to 1,024 parameters each, on every connection)
+/// the gateway stayed ~12 MB larger after a busy spell. Now a batch uses at most 7 shapes.
+fn chunk_lens(mut n: usize, per: usize) -> impl Iterator<Item = usize> {
+    std::iter::from_fn(move || {
+        let len = match n {
+            0 => return None,
+            n if n >= per => per,
+            n => 1 << n.ilog2(),
+        };
+        n -= len;
+        Some(len)
+    })
+}
+
 impl Store {
     /// Write a batch of log rows in one statement per chunk.
     pub async fn insert_logs(&self, rows: &[UsageLog]) -> crate::Result<()> {
@@ -348,13 +364,14 @@ impl Store {
         // name (`$7`) scans the statement's list of names, which made a many-row statement
         // quadratic (it was 4% of the gateway's CPU at peak with 16-row statements).
         // On SQLite every statement is a round trip to sqlx's worker thread: 64 rows a
-        // statement wrote a row in 15% less time than 16 did, and the 64 shapes a chunk can
-        // take (1 to 64 rows) all stay in sqlx's statement cache (100 per connection), so none
-        // is prepared twice. 256 was only 5% faster again, and would not fit.
+        // statement wrote a row in 15% less time than 16 did (256 only 5% less again).
         let sqlite = self.backend() == crate::Backend::Sqlite;
         let per = if sqlite { 64 } else { 500 };
         let mut tx = self.pool.begin().await?;
-        for chunk in rows.chunks(per) {
+        let mut at = 0;
+        for len in chunk_lens(rows.len(), per) {
+            let chunk = &rows[at..at + len];
+            at += len;
             let mut q = sqlx::query(insert_logs_sql(sqlite, chunk.len()));
             for r in chunk {
                 q = q
@@ -496,5 +513,26 @@ impl Store {
         }
         out.truncate(top.max(1) as usize);
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::chunk_lens;
+
+    #[test]
+    fn a_batch_of_any_size_uses_few_statement_shapes() {
+        let mut shapes = std::collections::BTreeSet::new();
+        for n in 0..700 {
+            let lens: Vec<usize> = chunk_lens(n, 64).collect();
+            assert_eq!(lens.iter().sum::<usize>(), n);
+            shapes.extend(lens);
+        }
+        assert_eq!(
+            shapes.into_iter().collect::<Vec<_>>(),
+            [1, 2, 4, 8, 16, 32, 64]
+        );
+        assert_eq!(chunk_lens(200, 64).collect::<Vec<_>>(), [64, 64, 64, 8]);
+        assert_eq!(chunk_lens(1010, 500).collect::<Vec<_>>(), [500, 500, 8, 2]);
     }
 }
