@@ -1,7 +1,7 @@
 //! Accepting connections and serving HTTP/1.1 on them, until a graceful shutdown.
 //!
 //! axum's `serve` does the same; this one exists so that each connection's task runs inside
-//! [`Coalesce`](coalesce::Coalesce), which keeps a request on one worker thread.
+//! `Coalesce` (`coalesce.rs`), which keeps a request on one worker thread.
 
 mod coalesce;
 
@@ -20,7 +20,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tower::{Service, ServiceExt};
 
-pub use coalesce::Coalesce;
+use coalesce::Coalesce;
 
 /// Serve `app` on `listener` until `shutdown` resolves; then stop accepting, let every
 /// connection finish the request it is on, and return once all are closed.
@@ -45,10 +45,10 @@ pub async fn serve<S>(
         let conn = connection(tcp, remote, app.clone(), stop_rx.clone(), open_rx.clone());
         tokio::spawn(Coalesce::new(conn));
     }
+    // Refuse new connections, tell the open ones to finish, and wait for the last.
     drop(listener);
-    drop(stop_rx);
-    drop(open_rx);
     drop(stop_tx);
+    drop(open_rx);
     open_tx.closed().await;
 }
 
