@@ -340,19 +340,21 @@ fn bind_all<'q, O>(
     q
 }
 
-/// Rows per statement for a batch of `n`: `per` at a time, then the rest in falling powers of
-/// two. Every statement shape is prepared once per connection and kept in sqlx's cache; with
-/// one shape per remainder (up to 64, of up to 1,024 parameters each, on every connection)
-/// the gateway stayed ~12 MB larger after a busy spell. Now a batch uses at most 7 shapes.
-fn chunk_lens(mut n: usize, per: usize) -> impl Iterator<Item = usize> {
+/// A batch cut into one statement's rows each: `per` at a time, then the rest in falling
+/// powers of two. Every statement shape is prepared once per connection and kept in sqlx's
+/// cache; with one shape per remainder (up to 64, of up to 1,024 parameters each, on every
+/// connection) the gateway stayed ~12 MB larger after a busy spell. Now a batch uses at
+/// most 7 shapes.
+fn statement_chunks<T>(mut rows: &[T], per: usize) -> impl Iterator<Item = &[T]> {
     std::iter::from_fn(move || {
-        let len = match n {
+        let len = match rows.len() {
             0 => return None,
             n if n >= per => per,
             n => 1 << n.ilog2(),
         };
-        n -= len;
-        Some(len)
+        let (chunk, rest) = rows.split_at(len);
+        rows = rest;
+        Some(chunk)
     })
 }
 
@@ -368,10 +370,7 @@ impl Store {
         let sqlite = self.backend() == crate::Backend::Sqlite;
         let per = if sqlite { 64 } else { 500 };
         let mut tx = self.pool.begin().await?;
-        let mut at = 0;
-        for len in chunk_lens(rows.len(), per) {
-            let chunk = &rows[at..at + len];
-            at += len;
+        for chunk in statement_chunks(rows, per) {
             let mut q = sqlx::query(insert_logs_sql(sqlite, chunk.len()));
             for r in chunk {
                 q = q
@@ -518,7 +517,19 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::chunk_lens;
+    use super::statement_chunks;
+
+    fn chunk_lens(n: usize, per: usize) -> impl Iterator<Item = usize> {
+        let rows: Vec<usize> = (0..n).collect();
+        let chunks: Vec<&[usize]> = statement_chunks(&rows, per).collect();
+        // In order, each row once.
+        assert_eq!(chunks.concat(), rows);
+        chunks
+            .into_iter()
+            .map(<[usize]>::len)
+            .collect::<Vec<_>>()
+            .into_iter()
+    }
 
     #[test]
     fn a_batch_of_any_size_uses_few_statement_shapes() {
