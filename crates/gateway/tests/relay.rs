@@ -89,6 +89,21 @@ async fn read_sse(resp: reqwest::Response) -> (Vec<String>, String) {
     (datas, text)
 }
 
+/// The JSON chunks of a stream's `data:` lines, before its final `[DONE]`.
+fn stream_chunks(datas: &[String]) -> Vec<Value> {
+    datas[..datas.len() - 1]
+        .iter()
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect()
+}
+
+/// Every chunk carries a choice: no usage-only chunk was passed on.
+fn no_usage_chunk(chunks: &[Value]) -> bool {
+    chunks
+        .iter()
+        .all(|c| !c["choices"].as_array().unwrap().is_empty())
+}
+
 #[tokio::test]
 async fn streams_pass_through_with_usage_only_when_asked() {
     for b in backends() {
@@ -104,16 +119,8 @@ async fn streams_pass_through_with_usage_only_when_asked() {
         assert_eq!(r.headers()["content-type"], "text/event-stream");
         let (datas, _) = read_sse(r).await;
         assert_eq!(datas.last().unwrap(), "[DONE]");
-        let chunks: Vec<Value> = datas[..datas.len() - 1]
-            .iter()
-            .map(|d| serde_json::from_str(d).unwrap())
-            .collect();
-        assert!(
-            chunks
-                .iter()
-                .all(|c| !c["choices"].as_array().unwrap().is_empty()),
-            "no usage chunk unless asked"
-        );
+        let chunks = stream_chunks(&datas);
+        assert!(no_usage_chunk(&chunks), "no usage chunk unless asked");
         let text: String = chunks
             .iter()
             .filter_map(|c| c["choices"][0]["delta"]["content"].as_str())
@@ -137,12 +144,7 @@ async fn streams_pass_through_with_usage_only_when_asked() {
             .await
             .unwrap();
         let (datas, _) = read_sse(r).await;
-        assert!(datas[..datas.len() - 1]
-            .iter()
-            .all(|d| !serde_json::from_str::<Value>(d).unwrap()["choices"]
-                .as_array()
-                .unwrap()
-                .is_empty()));
+        assert!(no_usage_chunk(&stream_chunks(&datas)));
         assert_eq!(
             gw.sim.last_body("/v1/chat/completions").unwrap()["stream_options"],
             json!({"include_usage": true, "x_option": 1})
