@@ -1,11 +1,15 @@
 //! Calling a provider: pooled HTTP clients, the channel's base URL and key, and a verdict
 //! on each failure (is it the channel's fault, and may the next channel be tried?).
 //!
-//! Relayed JSON requests go out on a bare hyper client: reqwest parses the URL (with IDNA)
+//! Relayed JSON requests go out on bare hyper connections from the relay's own pool
+//! (`pool`), each driven by the request that holds it: reqwest parses the URL (with IDNA)
 //! twice per request and runs redirect and retry layers, which together cost the relay about
-//! a sixth of its CPU at peak. Everything else (forms, task providers, balances), and every
+//! a sixth of its CPU at peak, and a spawned task per connection cost two task hand-offs per
+//! request and one `writev` per stream chunk. Everything else (forms, task providers, balances), and every
 //! request when the environment names a proxy, goes through reqwest, which honours
 //! `HTTPS_PROXY` and friends.
+
+mod pool;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -18,8 +22,6 @@ use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Body as HttpBody, Frame, SizeHint};
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
 use serde_json::Value;
 use tokio::time::Sleep;
 
@@ -30,7 +32,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub type Reply = axum::http::Response<ReplyBody>;
 pub type ReplyBody = UnsyncBoxBody<Bytes, BoxError>;
 
-type Direct = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
+type Direct = std::sync::Arc<pool::Pool>;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Timeouts {
@@ -104,11 +106,7 @@ fn direct_client(timeouts: &Timeouts) -> Direct {
         .https_or_http()
         .enable_http1()
         .wrap_connector(http);
-    Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(Duration::from_secs(90))
-        .pool_max_idle_per_host(256)
-        .pool_timer(TokioTimer::new())
-        .build(https)
+    pool::Pool::new(https)
 }
 
 const USER_AGENT: &str = concat!("switchyard/", env!("CARGO_PKG_VERSION"));
@@ -195,11 +193,17 @@ impl Upstream {
     ) -> Result<Reply, Failure> {
         let uri = Uri::try_from(out.url.as_str())
             .map_err(|e| Failure::transport(format!("the channel's URL is not valid: {e}")))?;
+        let Some(host) = host_header(&uri) else {
+            return Err(Failure::transport(
+                "the channel's URL names no host".to_string(),
+            ));
+        };
         let mut req = Request::new(Full::new(body.clone()));
         *req.method_mut() = Method::POST;
-        *req.uri_mut() = uri;
+        *req.uri_mut() = origin_form(&uri);
         let h = req.headers_mut();
-        h.reserve(out.headers.len() + 3);
+        h.reserve(out.headers.len() + 4);
+        h.insert(header::HOST, host);
         h.insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
         h.insert(
             header::CONTENT_TYPE,
@@ -209,7 +213,8 @@ impl Upstream {
         for (k, v) in &out.headers {
             h.append(k, v.clone());
         }
-        let resp = match tokio::time::timeout(self.timeouts.first_byte, direct.request(req)).await {
+        let sent = direct.send(&out.url, &uri, req);
+        let resp = match tokio::time::timeout(self.timeouts.first_byte, sent).await {
             Err(_) => return Err(self.first_byte_timeout()),
             Ok(Err(e)) => return Err(Failure::transport(describe_direct(&e))),
             Ok(Ok(r)) => r,
@@ -308,13 +313,45 @@ fn describe(e: &reqwest::Error) -> String {
     with_cause(what, e)
 }
 
-fn describe_direct(e: &hyper_util::client::legacy::Error) -> String {
-    let what = if e.is_connect() {
-        "could not connect to the provider"
+fn describe_direct(e: &pool::SendError) -> String {
+    match e {
+        pool::SendError::Connect(e) => with_cause("could not connect to the provider", &**e),
+        // hyper's own errors name no URL; one without a cause says what happened itself.
+        pool::SendError::Request(e) if std::error::Error::source(e).is_none() => {
+            format!("the request to the provider failed: {e}")
+        }
+        pool::SendError::Request(e) => with_cause("the request to the provider failed", e),
+    }
+}
+
+/// The `Host` an HTTP/1.1 request to `uri` carries: its host, and its port unless that is the
+/// scheme's default.
+fn host_header(uri: &Uri) -> Option<HeaderValue> {
+    let a = uri.authority()?;
+    let default_port = matches!(
+        (uri.scheme_str(), a.port_u16()),
+        (Some("http"), Some(80)) | (Some("https"), Some(443)) | (_, None)
+    );
+    let host = if default_port || a.as_str().contains('@') {
+        match a.port_u16() {
+            Some(p) if !default_port => format!("{}:{p}", a.host()),
+            _ => a.host().to_string(),
+        }
     } else {
-        "the request to the provider failed"
+        a.as_str().to_string()
     };
-    with_cause(what, e)
+    HeaderValue::try_from(host).ok()
+}
+
+/// The path and query alone: what an HTTP/1.1 request line names.
+fn origin_form(uri: &Uri) -> Uri {
+    let mut parts = axum::http::uri::Parts::default();
+    parts.path_and_query = Some(
+        uri.path_and_query()
+            .cloned()
+            .unwrap_or_else(|| axum::http::uri::PathAndQuery::from_static("/")),
+    );
+    Uri::from_parts(parts).unwrap_or_default()
 }
 
 /// `what`, then the innermost cause (the one that says what really happened).
@@ -518,6 +555,10 @@ mod tests {
                 sim.last_header("/v1/chat/completions", "x-extra")
                     .as_deref(),
                 Some("1")
+            );
+            assert_eq!(
+                sim.last_header("/v1/chat/completions", "host"),
+                Some(addr.to_string())
             );
             assert!(sim
                 .last_header("/v1/chat/completions", "user-agent")

@@ -1,0 +1,408 @@
+//! The relay's own pool of HTTP/1.1 connections to providers, each driven by the request
+//! that holds it.
+//!
+//! hyper-util's pooled client spawns a task per connection: the request's task hands the
+//! request to it through a channel, and every body chunk comes back through another, one
+//! chunk per hand-off. So a stream whose chunks arrived in one read still went to the caller
+//! one `writev` per chunk, and every request paid two task wake-ups. Here a request takes a
+//! connection out of the pool and polls it itself, in its own task (the caller's connection
+//! task, for a streamed body): the chunks one read brought are handed to the caller's side
+//! in one poll and written together. A connection goes back to the pool once its answer has
+//! been read to the end, and is dropped (closed) when the answer is dropped early.
+
+use std::future::{poll_fn, Future};
+use std::pin::Pin;
+use std::sync::{Arc, Weak};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use axum::http::{Request, Response, Uri};
+use bytes::Bytes;
+use foldhash::HashMap;
+use http_body_util::Full;
+use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
+use hyper::client::conn::http1;
+use hyper_rustls::{HttpsConnector, MaybeHttpsStream};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioIo;
+use parking_lot::Mutex;
+use tokio::net::TcpStream;
+use tower::ServiceExt;
+
+type Connector = HttpsConnector<HttpConnector>;
+type Conn = http1::Connection<MaybeHttpsStream<TokioIo<TcpStream>>, Full<Bytes>>;
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// An idle connection kept longer than this is closed rather than reused.
+const IDLE_FOR: Duration = Duration::from_secs(90);
+/// At most this many idle connections are kept per provider origin.
+const MAX_IDLE_PER_ORIGIN: usize = 256;
+
+pub struct Pool {
+    connector: Connector,
+    /// Idle connections by origin (`scheme://authority`), oldest first.
+    idle: Mutex<HashMap<Arc<str>, Vec<Lease>>>,
+}
+
+/// Why a request got no answer.
+#[derive(Debug)]
+pub enum SendError {
+    Connect(BoxError),
+    Request(hyper::Error),
+}
+
+/// One connection, out of the pool or idle in it.
+struct Lease {
+    tx: http1::SendRequest<Full<Bytes>>,
+    /// `None` once the connection has ended (closed or failed). Boxed: hyper's connection
+    /// state is large, and a lease moves in and out of the pool with every request.
+    conn: Option<Pin<Box<Conn>>>,
+    origin: Arc<str>,
+    since: Instant,
+}
+
+impl Lease {
+    /// Let the connection do what it can (write, read, go idle); forget it once it ends.
+    fn drive(&mut self, cx: &mut Context<'_>) {
+        if let Some(conn) = self.conn.as_mut() {
+            if conn.as_mut().poll(cx).is_ready() {
+                self.conn = None;
+            }
+        }
+    }
+
+    /// Alive and waiting for a request (its last answer read to the end).
+    fn reusable(&mut self) -> bool {
+        self.drive(&mut Context::from_waker(Waker::noop()));
+        self.conn.is_some() && self.tx.is_ready() && self.since.elapsed() < IDLE_FOR
+    }
+}
+
+impl Pool {
+    pub fn new(connector: Connector) -> Arc<Pool> {
+        let pool = Arc::new(Pool {
+            connector,
+            idle: Mutex::new(HashMap::default()),
+        });
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(sweep(Arc::downgrade(&pool)));
+        }
+        pool
+    }
+
+    /// Send `req` (origin-form, with its `Host`) to `uri`'s origin on an idle connection, or
+    /// a new one. A request refused unsent by a reused connection (the provider closed it
+    /// meanwhile) is sent again; nothing that may have reached the provider is.
+    pub async fn send(
+        self: &Arc<Pool>,
+        url: &str,
+        uri: &Uri,
+        mut req: Request<Full<Bytes>>,
+    ) -> Result<Response<Body>, SendError> {
+        let origin = origin_of(url);
+        loop {
+            let (mut lease, reused) = match self.checkout(origin) {
+                Some(lease) => (lease, true),
+                // Boxed: a connection being set up (TLS state and all) is several kB, and
+                // inline it would make every request's future that large, copied at each move.
+                None => (Box::pin(self.connect(uri, origin)).await?, false),
+            };
+            let mut answer = std::pin::pin!(lease.tx.try_send_request(req));
+            let answered = poll_fn(|cx| {
+                lease.drive(cx);
+                answer.as_mut().poll(cx)
+            })
+            .await;
+            match answered {
+                Ok(resp) => {
+                    return Ok(resp.map(|incoming| Body {
+                        incoming,
+                        lease: Some(lease),
+                        pool: Arc::downgrade(self),
+                    }))
+                }
+                Err(mut e) => match e.take_message() {
+                    Some(unsent) if reused => req = unsent,
+                    _ => return Err(SendError::Request(e.into_error())),
+                },
+            }
+        }
+    }
+
+    fn checkout(&self, origin: &str) -> Option<Lease> {
+        loop {
+            let mut lease = self.idle.lock().get_mut(origin)?.pop()?;
+            if lease.reusable() {
+                return Some(lease);
+            }
+        }
+    }
+
+    async fn connect(&self, uri: &Uri, origin: &str) -> Result<Lease, SendError> {
+        let io = self
+            .connector
+            .clone()
+            .oneshot(uri.clone())
+            .await
+            .map_err(SendError::Connect)?;
+        let (tx, conn) = http1::handshake(io).await.map_err(SendError::Request)?;
+        Ok(Lease {
+            tx,
+            conn: Some(Box::pin(conn)),
+            origin: Arc::from(origin),
+            since: Instant::now(),
+        })
+    }
+
+    fn checkin(&self, mut lease: Lease) {
+        lease.since = Instant::now();
+        if !lease.reusable() {
+            return;
+        }
+        let mut idle = self.idle.lock();
+        let list = idle.entry(lease.origin.clone()).or_default();
+        if list.len() < MAX_IDLE_PER_ORIGIN {
+            list.push(lease);
+        }
+    }
+
+    #[cfg(test)]
+    pub fn idle_count(&self) -> usize {
+        self.idle.lock().values().map(Vec::len).sum()
+    }
+}
+
+/// `scheme://authority` of an absolute URL: the text before its path.
+fn origin_of(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let end = url[after_scheme..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| after_scheme + i);
+    &url[..end]
+}
+
+/// Every 30 s, close the idle connections that expired or that the provider closed.
+async fn sweep(pool: Weak<Pool>) {
+    let mut every = tokio::time::interval(Duration::from_secs(30));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let Some(pool) = pool.upgrade() else { return };
+        let mut idle = pool.idle.lock();
+        for list in idle.values_mut() {
+            list.retain_mut(Lease::reusable);
+        }
+        idle.retain(|_, list| !list.is_empty());
+    }
+}
+
+/// An answer's body, read by polling its connection too; the connection goes back to the
+/// pool when the body has been read to the end.
+pub struct Body {
+    incoming: Incoming,
+    lease: Option<Lease>,
+    pool: Weak<Pool>,
+}
+
+impl Body {
+    fn release(&mut self) {
+        if let (Some(lease), Some(pool)) = (self.lease.take(), self.pool.upgrade()) {
+            pool.checkin(lease);
+        }
+    }
+}
+
+impl HttpBody for Body {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let this = &mut *self;
+        let mut frame = Pin::new(&mut this.incoming).poll_frame(cx);
+        if frame.is_pending() {
+            // Nothing decoded yet: let the connection read (or decode what it has buffered),
+            // then look again.
+            if let Some(lease) = this.lease.as_mut() {
+                lease.drive(cx);
+            }
+            frame = Pin::new(&mut this.incoming).poll_frame(cx);
+        }
+        match &frame {
+            Poll::Ready(None) => this.release(),
+            Poll::Ready(Some(Ok(_))) if this.incoming.is_end_stream() => this.release(),
+            Poll::Ready(Some(Err(_))) => this.lease = None,
+            _ => {}
+        }
+        frame
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.incoming.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.incoming.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use http_body_util::BodyExt;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    use super::*;
+    use crate::upstream::{read_all, Auth, Outbound, Outgoing, Timeouts, Upstream};
+
+    /// How the test provider treats each connection.
+    #[derive(Clone, Copy)]
+    enum Provider {
+        /// Answers every request on the connection, keeping it open.
+        KeepAlive,
+        /// Answers one request, then closes the connection (without saying so).
+        CloseAfterOne,
+        /// Sends the head and three chunks in one write, then never finishes.
+        StallAfterChunks,
+    }
+
+    /// A provider on a raw socket, counting the connections it accepted and those it saw
+    /// closed by the gateway.
+    async fn provider(mode: Provider) -> (String, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!(
+            "http://{}/v1/chat/completions",
+            listener.local_addr().unwrap()
+        );
+        let (accepted, closed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let (a, c) = (accepted.clone(), closed.clone());
+        tokio::spawn(async move {
+            loop {
+                let (mut sock, _) = listener.accept().await.unwrap();
+                a.fetch_add(1, Ordering::SeqCst);
+                let c = c.clone();
+                tokio::spawn(async move {
+                    while read_request(&mut sock).await {
+                        let answer: &[u8] = match mode {
+                            Provider::StallAfterChunks => b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n3\r\none\r\n3\r\ntwo\r\n5\r\nthree\r\n",
+                            _ => b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\n\r\n{\"ok\":true}",
+                        };
+                        sock.write_all(answer).await.unwrap();
+                        if let Provider::CloseAfterOne = mode {
+                            return;
+                        }
+                    }
+                    c.fetch_add(1, Ordering::SeqCst);
+                });
+            }
+        });
+        (url, accepted, closed)
+    }
+
+    /// Reads one request (head and `content-length` body); false at the end of the stream.
+    async fn read_request(sock: &mut TcpStream) -> bool {
+        let mut buf = Vec::new();
+        let mut byte = [0u8; 1];
+        while !buf.ends_with(b"\r\n\r\n") {
+            match sock.read(&mut byte).await {
+                Ok(1) => buf.push(byte[0]),
+                _ => return false,
+            }
+        }
+        let head = String::from_utf8_lossy(&buf).to_ascii_lowercase();
+        let len: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .map_or(0, |v| v.trim().parse().unwrap());
+        let mut body = vec![0u8; len];
+        sock.read_exact(&mut body).await.is_ok()
+    }
+
+    fn upstream() -> Upstream {
+        let t = Duration::from_secs(5);
+        Upstream::new(
+            Timeouts {
+                connect: t,
+                first_byte: t,
+                idle: t,
+            },
+            false,
+        )
+    }
+
+    fn chat(url: &str) -> Outbound {
+        Outbound::post(
+            url.to_string(),
+            Auth::Bearer(Some("sk-test")),
+            Outgoing::Json(Bytes::from_static(b"{\"model\":\"m\"}")),
+        )
+    }
+
+    async fn ask(up: &Upstream, url: &str) -> Bytes {
+        let reply = up.relay(&chat(url)).await.unwrap();
+        read_all(reply.into_body()).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn requests_in_turn_share_one_connection() {
+        let (url, accepted, _) = provider(Provider::KeepAlive).await;
+        let up = upstream();
+        for _ in 0..5 {
+            assert_eq!(&ask(&up, &url).await[..], b"{\"ok\":true}");
+        }
+        assert_eq!(accepted.load(Ordering::SeqCst), 1);
+        assert_eq!(up.direct.as_ref().unwrap().idle_count(), 1);
+    }
+
+    /// A provider may close an idle connection at any time; the next request notices and
+    /// opens a new one instead of failing.
+    #[tokio::test]
+    async fn a_connection_the_provider_closed_is_not_reused() {
+        let (url, accepted, _) = provider(Provider::CloseAfterOne).await;
+        let up = upstream();
+        for n in 1..=3 {
+            assert_eq!(&ask(&up, &url).await[..], b"{\"ok\":true}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            assert_eq!(accepted.load(Ordering::SeqCst), n);
+        }
+    }
+
+    /// Chunks that arrived together are read together: the body drives its own connection,
+    /// so no other task has to run between them. An answer dropped unread closes its
+    /// connection rather than going back to the pool half-read.
+    #[tokio::test]
+    async fn chunks_that_came_together_are_read_together() {
+        let (url, accepted, closed) = provider(Provider::StallAfterChunks).await;
+        let up = upstream();
+        let mut body = up.relay(&chat(&url)).await.unwrap().into_body();
+        let first = body.frame().await.unwrap().unwrap().into_data().unwrap();
+        let mut rest = Vec::new();
+        let mut cx = Context::from_waker(Waker::noop());
+        while let Poll::Ready(Some(Ok(f))) = Pin::new(&mut body).poll_frame(&mut cx) {
+            rest.push(f.into_data().unwrap());
+        }
+        assert_eq!(first, "one");
+        assert_eq!(rest, ["two", "three"]);
+        drop(body);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(
+            closed.load(Ordering::SeqCst),
+            1,
+            "the half-read connection was closed"
+        );
+        assert_eq!(up.direct.as_ref().unwrap().idle_count(), 0);
+        let _ = up.relay(&chat(&url)).await.unwrap();
+        assert_eq!(accepted.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn origins() {
+        assert_eq!(origin_of("http://h:1/v1/x?y"), "http://h:1");
+        assert_eq!(origin_of("https://a.b"), "https://a.b");
+        assert_eq!(origin_of("http://[::1]:8/v1"), "http://[::1]:8");
+    }
+}
