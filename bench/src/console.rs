@@ -149,7 +149,7 @@ pub async fn seed(db_url: &str, base: &str, key: &str, rows: usize) -> anyhow::R
     let models = ["gpt-4o-mini", "bench-20ms", "bench-slow-stream"];
     let batch = 5_000;
     for start in (0..rows).step_by(batch) {
-        let chunk: Vec<UsageLog> = (start..(start + batch).min(rows))
+        let mut chunk: Vec<UsageLog> = (start..(start + batch).min(rows))
             .map(|i| {
                 let error = i % 37 == 0;
                 UsageLog {
@@ -176,7 +176,7 @@ pub async fn seed(db_url: &str, base: &str, key: &str, rows: usize) -> anyhow::R
                 }
             })
             .collect();
-        store.insert_logs(&chunk).await?;
+        store.insert_logs(&mut chunk).await?;
     }
     store.close().await;
     Ok(())

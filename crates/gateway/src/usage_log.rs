@@ -111,7 +111,7 @@ async fn write_batches(store: Store, shared: Arc<Shared>, mut gone: mpsc::Receiv
             std::mem::swap(&mut q.rows, &mut rows);
             std::mem::take(&mut q.flushes)
         };
-        write(&store, &rows).await;
+        write(&store, &mut rows).await;
         rows.clear();
         for done in flushes {
             let _ = done.send(());
@@ -119,7 +119,7 @@ async fn write_batches(store: Store, shared: Arc<Shared>, mut gone: mpsc::Receiv
     }
 }
 
-async fn write(store: &Store, batch: &[UsageLog]) {
+async fn write(store: &Store, batch: &mut Vec<UsageLog>) {
     if batch.is_empty() {
         return;
     }

@@ -10,6 +10,12 @@ use sqlx::{AnyPool, Executor};
 pub enum StoreError {
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
+    /// From the usage log's own SQLite connection (see `usage::sqlite_writer`).
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The usage log's writer thread is gone (it never stops while the store is alive).
+    #[error("the usage-log writer has stopped")]
+    WriterGone,
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("{0} not found")]
@@ -42,6 +48,8 @@ pub enum Backend {
 pub struct Store {
     pub(crate) pool: AnyPool,
     backend: Backend,
+    /// SQLite only: the usage log's writer, on a connection and a thread of its own.
+    pub(crate) log_writer: Option<std::sync::Arc<crate::usage::SqliteWriter>>,
 }
 
 impl Store {
@@ -85,7 +93,17 @@ impl Store {
             .connect_with(opts)
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Store { pool, backend })
+        let log_writer = match backend {
+            Backend::Sqlite => Some(std::sync::Arc::new(crate::usage::SqliteWriter::start(
+                &sqlite_file(&pool).await?,
+            )?)),
+            Backend::Postgres => None,
+        };
+        Ok(Store {
+            pool,
+            backend,
+            log_writer,
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -100,6 +118,21 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// The file behind a SQLite pool, as SQLite resolved the URL. An in-memory database is
+/// refused: each pooled connection would have a database of its own.
+async fn sqlite_file(pool: &AnyPool) -> crate::Result<String> {
+    let (file,): (String,) =
+        sqlx::query_as("SELECT file FROM pragma_database_list WHERE name = 'main'")
+            .fetch_one(pool)
+            .await?;
+    if file.is_empty() {
+        return Err(StoreError::Invalid(
+            "an in-memory SQLite database cannot be shared by the gateway's connections: name a file (sqlite://PATH)".into(),
+        ));
+    }
+    Ok(file)
 }
 
 /// Hide the password of a database URL before it is printed anywhere.

@@ -246,7 +246,7 @@ async fn concurrent_holds_never_overdraw() {
 #[tokio::test]
 async fn usage_logs_filter_and_page() {
     for s in stores().await {
-        let rows: Vec<UsageLog> = (0..30)
+        let mut rows: Vec<UsageLog> = (0..30)
             .map(|i| UsageLog {
                 id: format!("req_{i:03}"),
                 ts: 1_000 + i,
@@ -261,7 +261,7 @@ async fn usage_logs_filter_and_page() {
                 ..Default::default()
             })
             .collect();
-        s.insert_logs(&rows).await.unwrap();
+        s.insert_logs(&mut rows).await.unwrap();
         let page = s
             .logs(&LogFilter {
                 user_id: Some("u1".into()),
@@ -291,6 +291,30 @@ async fn usage_logs_filter_and_page() {
         assert_eq!(window.total, 10);
         let sum = s.usage_summary(&LogFilter::default()).await.unwrap();
         assert_eq!((sum.requests, sum.tokens_in, sum.cost), (30, 300, 210));
+        assert_eq!(rows.len(), 30, "the written rows come back");
+
+        // A batch that cannot be written (a request id already logged) leaves nothing
+        // behind, neither its other rows nor their hourly sums, and comes back whole.
+        let mut bad = vec![
+            UsageLog {
+                id: "req_new".into(),
+                ..rows[1].clone()
+            },
+            rows[0].clone(),
+        ];
+        assert!(s.insert_logs(&mut bad).await.is_err(), "{:?}", s.backend());
+        assert_eq!(bad.len(), 2);
+        let all = s.logs(&LogFilter::default()).await.unwrap();
+        assert_eq!(all.total, 30, "{:?}", s.backend());
+        let sum = s.usage_summary(&LogFilter::default()).await.unwrap();
+        assert_eq!((sum.requests, sum.cost), (30, 210), "{:?}", s.backend());
+        // Whole hours are read from the rollup.
+        let by_model = s
+            .usage_grouped(&LogFilter::default(), UsageGroup::Model, 10)
+            .await
+            .unwrap();
+        let rolled: Vec<_> = by_model.iter().map(|b| (b.requests, b.cost)).collect();
+        assert_eq!(rolled, [(30, 210)], "{:?}", s.backend());
     }
 }
 
@@ -377,7 +401,7 @@ async fn grouped_usage_from_the_hourly_rollup_matches_the_log() {
         .collect();
     for s in stores().await {
         for chunk in rows.chunks(37) {
-            s.insert_logs(chunk).await.unwrap();
+            s.insert_logs(&mut chunk.to_vec()).await.unwrap();
         }
         let ranges = [
             (None, None),
@@ -415,7 +439,7 @@ async fn grouped_usage_from_the_hourly_rollup_matches_the_log() {
         }
         // A range that ends a moment ago, as a dashboard's does, with rows in its last hour.
         let now = now_ms();
-        let recent: Vec<UsageLog> = (0..40)
+        let mut recent: Vec<UsageLog> = (0..40)
             .map(|i: i64| UsageLog {
                 id: format!("req_now_{i}"),
                 ts: now - i * 4 * 60_000,
@@ -428,7 +452,7 @@ async fn grouped_usage_from_the_hourly_rollup_matches_the_log() {
                 ..Default::default()
             })
             .collect();
-        s.insert_logs(&recent).await.unwrap();
+        s.insert_logs(&mut recent).await.unwrap();
         let f = LogFilter {
             since: Some(now - 2 * HOUR - 5 * 60_000),
             until: Some(now - 60_000),
@@ -448,4 +472,15 @@ async fn grouped_usage_from_the_hourly_rollup_matches_the_log() {
         assert_eq!(top.len(), 2);
         assert!(top[0].cost >= top[1].cost);
     }
+}
+
+/// Each pooled connection to an in-memory SQLite database would see a database of its own
+/// (and the usage log's writer another): refused with a reason, not half working.
+#[tokio::test]
+async fn an_in_memory_sqlite_database_is_refused() {
+    let err = Store::connect("sqlite::memory:")
+        .await
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains("name a file"), "{err}");
 }

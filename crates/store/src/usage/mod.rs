@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::Store;
 
+mod sqlite_writer;
+pub(crate) use sqlite_writer::SqliteWriter;
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize, sqlx::FromRow)]
 pub struct UsageLog {
     /// The request id (also sent to the caller as `x-request-id`).
@@ -251,12 +254,24 @@ const LOG_COLS: &str = "id, ts, user_id, key_id, endpoint, model, channel_id, st
      tokens_out, tokens_cached, cost, latency_ms, ttft_ms, status, error";
 const LOG_FIELDS: usize = 16;
 
-/// `INSERT INTO usage_logs … VALUES (…), …` for `rows` rows, built once per row count (at
-/// most 16 on SQLite and 500 on PostgreSQL) and kept, so the writer formats nothing per row.
-fn insert_logs_sql(sqlite: bool, rows: usize) -> &'static str {
-    static BUILT: Mutex<BTreeMap<(bool, usize), &'static str>> = Mutex::new(BTreeMap::new());
+/// One hour's sums added to the rollup (both databases: `$N` and `excluded` work on each).
+const ADD_HOURLY: &str = "INSERT INTO usage_hourly (hour, user_id, key_id, model, channel_id, \
+     requests, errors, tokens_in, tokens_out, cost, latency_ms) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+     ON CONFLICT (hour, user_id, key_id, model, channel_id) DO UPDATE SET \
+     requests = usage_hourly.requests + excluded.requests, \
+     errors = usage_hourly.errors + excluded.errors, \
+     tokens_in = usage_hourly.tokens_in + excluded.tokens_in, \
+     tokens_out = usage_hourly.tokens_out + excluded.tokens_out, \
+     cost = usage_hourly.cost + excluded.cost, \
+     latency_ms = usage_hourly.latency_ms + excluded.latency_ms";
+
+/// `INSERT INTO usage_logs … VALUES (…), …` for `rows` rows (PostgreSQL), built once per
+/// row count and kept, so the writer formats nothing per row.
+fn insert_logs_sql(rows: usize) -> &'static str {
+    static BUILT: Mutex<BTreeMap<usize, &'static str>> = Mutex::new(BTreeMap::new());
     let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
-    built.entry((sqlite, rows)).or_insert_with(|| {
+    built.entry(rows).or_insert_with(|| {
         let mut sql = format!("INSERT INTO usage_logs ({LOG_COLS}) VALUES ");
         for i in 0..rows {
             sql.push_str(if i == 0 { "(" } else { ", (" });
@@ -264,10 +279,7 @@ fn insert_logs_sql(sqlite: bool, rows: usize) -> &'static str {
                 if j > 1 {
                     sql.push_str(", ");
                 }
-                match sqlite {
-                    true => sql.push('?'),
-                    false => sql.push_str(&format!("${}", i * LOG_FIELDS + j)),
-                }
+                sql.push_str(&format!("${}", i * LOG_FIELDS + j));
             }
             sql.push(')');
         }
@@ -342,9 +354,9 @@ fn bind_all<'q, O>(
 
 /// A batch cut into one statement's rows each: `per` at a time, then the rest in falling
 /// powers of two. Every statement shape is prepared once per connection and kept in sqlx's
-/// cache; with one shape per remainder (up to 64, of up to 1,024 parameters each, on every
-/// connection) the gateway stayed ~12 MB larger after a busy spell. Now a batch uses at
-/// most 7 shapes.
+/// cache; with one shape per remainder (of up to 8,000 parameters each, on every pooled
+/// connection) the gateway stayed tens of MB larger after a busy spell. Now a batch of
+/// 500-row statements uses at most ten shapes.
 fn statement_chunks<T>(mut rows: &[T], per: usize) -> impl Iterator<Item = &[T]> {
     std::iter::from_fn(move || {
         let len = match rows.len() {
@@ -359,19 +371,17 @@ fn statement_chunks<T>(mut rows: &[T], per: usize) -> impl Iterator<Item = &[T]>
 }
 
 impl Store {
-    /// Write a batch of log rows in one statement per chunk.
-    pub async fn insert_logs(&self, rows: &[UsageLog]) -> crate::Result<()> {
-        // Stay far below the bind-parameter limits of both databases. SQLite gets anonymous
-        // `?` placeholders: sqlx asks SQLite each parameter's name, and finding a numbered
-        // name (`$7`) scans the statement's list of names, which made a many-row statement
-        // quadratic (it was 4% of the gateway's CPU at peak with 16-row statements).
-        // On SQLite every statement is a round trip to sqlx's worker thread: 64 rows a
-        // statement wrote a row in 15% less time than 16 did (256 only 5% less again).
-        let sqlite = self.backend() == crate::Backend::Sqlite;
-        let per = if sqlite { 64 } else { 500 };
+    /// Write a batch of log rows, and add them to the hourly rollup, in one transaction.
+    /// The rows are in `rows` again when this returns, written or not (to retry, or to reuse
+    /// the buffer).
+    pub async fn insert_logs(&self, rows: &mut Vec<UsageLog>) -> crate::Result<()> {
+        if let Some(writer) = &self.log_writer {
+            return writer.write(rows).await;
+        }
+        // PostgreSQL: 500 rows a statement, far below its bind-parameter limit.
         let mut tx = self.pool.begin().await?;
-        for chunk in statement_chunks(rows, per) {
-            let mut q = sqlx::query(insert_logs_sql(sqlite, chunk.len()));
+        for chunk in statement_chunks(rows, 500) {
+            let mut q = sqlx::query(insert_logs_sql(chunk.len()));
             for r in chunk {
                 q = q
                     .bind(&r.id)
@@ -394,31 +404,20 @@ impl Store {
             q.execute(&mut *tx).await?;
         }
         for (k, a) in hourly(rows) {
-            sqlx::query(
-                "INSERT INTO usage_hourly (hour, user_id, key_id, model, channel_id, requests, \
-                 errors, tokens_in, tokens_out, cost, latency_ms) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
-                 ON CONFLICT (hour, user_id, key_id, model, channel_id) DO UPDATE SET \
-                 requests = usage_hourly.requests + excluded.requests, \
-                 errors = usage_hourly.errors + excluded.errors, \
-                 tokens_in = usage_hourly.tokens_in + excluded.tokens_in, \
-                 tokens_out = usage_hourly.tokens_out + excluded.tokens_out, \
-                 cost = usage_hourly.cost + excluded.cost, \
-                 latency_ms = usage_hourly.latency_ms + excluded.latency_ms",
-            )
-            .bind(k.0)
-            .bind(k.1)
-            .bind(k.2)
-            .bind(k.3)
-            .bind(k.4)
-            .bind(a.requests)
-            .bind(a.errors)
-            .bind(a.tokens_in)
-            .bind(a.tokens_out)
-            .bind(a.cost)
-            .bind(a.latency_sum)
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query(ADD_HOURLY)
+                .bind(k.0)
+                .bind(k.1)
+                .bind(k.2)
+                .bind(k.3)
+                .bind(k.4)
+                .bind(a.requests)
+                .bind(a.errors)
+                .bind(a.tokens_in)
+                .bind(a.tokens_out)
+                .bind(a.cost)
+                .bind(a.latency_sum)
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(())

@@ -1,0 +1,129 @@
+//! The usage log's writer on SQLite: a thread of its own with its own connection, writing
+//! each batch with one prepared single-row statement inside one transaction.
+//!
+//! Through sqlx's `Any` driver every value was converted twice, every statement was a round
+//! trip to sqlx's worker thread, and the batch was bound on the async runtime's threads,
+//! the ones serving requests. Here a batch is one hand-off and all of its work is on this
+//! thread: 4–5% fewer instructions per relayed request. The thread takes a batch, writes it,
+//! and hands the rows back (for a retry, or for their buffer).
+
+use std::sync::mpsc;
+
+use rusqlite::{params, Connection, OpenFlags, TransactionBehavior};
+use tokio::sync::oneshot;
+
+use super::{hourly, UsageLog, LOG_COLS};
+use crate::db::StoreError;
+
+/// One row a statement: callgrind counted the same instructions per row for 64-row
+/// statements (SQLite's own work is the same; binding costs what it saves).
+fn insert_row_sql() -> String {
+    let marks: Vec<String> = (1..=16).map(|i| format!("?{i}")).collect();
+    format!(
+        "INSERT INTO usage_logs ({LOG_COLS}) VALUES ({})",
+        marks.join(", ")
+    )
+}
+
+struct Batch {
+    rows: Vec<UsageLog>,
+    done: oneshot::Sender<(Vec<UsageLog>, rusqlite::Result<()>)>,
+}
+
+/// A handle on the writer thread; the thread ends when every handle is gone.
+pub(crate) struct SqliteWriter {
+    batches: mpsc::Sender<Batch>,
+}
+
+impl SqliteWriter {
+    /// Open `file` (the database sqlx migrated) and start the thread.
+    pub(crate) fn start(file: &str) -> crate::Result<SqliteWriter> {
+        let conn = Connection::open_with_flags(
+            file,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        // As sqlx's connections have them (WAL is a property of the file, already set).
+        // Temporary tables and statement journals stay in memory: as files, SQLite created
+        // and unlinked one per batch.
+        conn.execute_batch(
+            "PRAGMA busy_timeout = 30000; PRAGMA synchronous = NORMAL; \
+             PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
+        )?;
+        let (batches, rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("usage-log-writer".into())
+            .spawn(move || run(conn, rx))
+            .map_err(|_| StoreError::WriterGone)?;
+        Ok(SqliteWriter { batches })
+    }
+
+    /// Write `rows` and their hourly sums in one transaction. The rows are in `rows` again
+    /// when this returns, written or not.
+    pub(crate) async fn write(&self, rows: &mut Vec<UsageLog>) -> crate::Result<()> {
+        let (done, answer) = oneshot::channel();
+        let batch = Batch {
+            rows: std::mem::take(rows),
+            done,
+        };
+        if let Err(mpsc::SendError(b)) = self.batches.send(batch) {
+            *rows = b.rows;
+            return Err(StoreError::WriterGone);
+        }
+        let (back, written) = answer.await.map_err(|_| StoreError::WriterGone)?;
+        *rows = back;
+        Ok(written?)
+    }
+}
+
+fn run(mut conn: Connection, batches: mpsc::Receiver<Batch>) {
+    while let Ok(Batch { rows, done }) = batches.recv() {
+        let written = write(&mut conn, &rows);
+        let _ = done.send((rows, written));
+    }
+}
+
+fn write(conn: &mut Connection, rows: &[UsageLog]) -> rusqlite::Result<()> {
+    // IMMEDIATE takes the write lock at BEGIN, so a busy database is waited for there
+    // (busy_timeout) rather than failing the first insert of a read transaction.
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    {
+        let mut insert = tx.prepare_cached(&insert_row_sql())?;
+        for r in rows {
+            insert.execute(params![
+                r.id,
+                r.ts,
+                r.user_id,
+                r.key_id,
+                r.endpoint,
+                r.model,
+                r.channel_id,
+                r.stream,
+                r.tokens_in,
+                r.tokens_out,
+                r.tokens_cached,
+                r.cost,
+                r.latency_ms,
+                r.ttft_ms,
+                r.status,
+                r.error,
+            ])?;
+        }
+        let mut add = tx.prepare_cached(super::ADD_HOURLY)?;
+        for ((hour, user, key, model, channel), s) in hourly(rows) {
+            add.execute(params![
+                hour,
+                user,
+                key,
+                model,
+                channel,
+                s.requests,
+                s.errors,
+                s.tokens_in,
+                s.tokens_out,
+                s.cost,
+                s.latency_sum,
+            ])?;
+        }
+    }
+    tx.commit()
+}
