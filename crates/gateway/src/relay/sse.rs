@@ -136,6 +136,12 @@ pub struct MeteredStream {
     settlement: Option<Settlement>,
     started: Instant,
     first_byte: Option<Duration>,
+    /// The first chunk was just handed over: pause once so it is written at once. The
+    /// upstream connection is driven from this stream's poll, so the chunks that one read
+    /// brought are otherwise all handed over, and written together, before the first
+    /// reaches the caller.
+    flush_first: bool,
+    sent_any: bool,
     ended: bool,
 }
 
@@ -165,6 +171,8 @@ impl MeteredStream {
             settlement: Some(settlement),
             started: call.started,
             first_byte: None,
+            flush_first: false,
+            sent_any: false,
             ended: false,
         }
     }
@@ -334,6 +342,11 @@ impl Stream for MeteredStream {
     type Item = Result<Bytes, Infallible>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if std::mem::take(&mut self.flush_first) {
+            // Pending makes the server write what it holds; the wake polls again at once.
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
         loop {
             if self.ended {
                 return Poll::Ready(None);
@@ -347,6 +360,10 @@ impl Stream for MeteredStream {
                     self.buf.extend_from_slice(&chunk);
                     let out = self.drain_lines();
                     if !out.is_empty() {
+                        if !self.sent_any {
+                            self.sent_any = true;
+                            self.flush_first = true;
+                        }
                         return Poll::Ready(Some(Ok(out)));
                     }
                 }
