@@ -183,8 +183,16 @@ pub fn new_sorted_id(prefix: &str) -> String {
     id.push_str(prefix);
     id.push('_');
     id.extend(time.map(char::from));
+    // Two random words, eight base-62 digits each: one `gen_range` per digit was half the
+    // id's cost. (The bias of `% 62^8` on a u64 is one part in 84,000.)
     let mut rng = rand::thread_rng();
-    id.extend((0..16).map(|_| char::from(DIGITS[rng.gen_range(0..62)])));
+    for _ in 0..2 {
+        let mut r: u64 = rng.gen();
+        for _ in 0..8 {
+            id.push(char::from(DIGITS[(r % 62) as usize]));
+            r /= 62;
+        }
+    }
     id
 }
 
