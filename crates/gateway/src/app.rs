@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -100,7 +100,11 @@ where
     }
 }
 
+/// Named once: a `&str` name is parsed and checked again at every insert.
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
 fn cors_headers(h: &mut HeaderMap, preflight: bool, id: Option<HeaderValue>) {
+    h.reserve(4);
     let any = HeaderValue::from_static("*");
     h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, any.clone());
     if preflight {
@@ -116,7 +120,7 @@ fn cors_headers(h: &mut HeaderMap, preflight: bool, id: Option<HeaderValue>) {
         ),
     );
     if let Some(id) = id {
-        h.insert("x-request-id", id);
+        h.insert(X_REQUEST_ID, id);
     }
 }
 

@@ -16,7 +16,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode};
 use bytes::Bytes;
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full};
@@ -191,19 +191,10 @@ impl Upstream {
         out: &Outbound,
         body: &Bytes,
     ) -> Result<Reply, Failure> {
-        let uri = Uri::try_from(out.url.as_str())
-            .map_err(|e| Failure::transport(format!("the channel's URL is not valid: {e}")))?;
-        let Some(host) = host_header(&uri) else {
-            return Err(Failure::transport(
-                "the channel's URL names no host".to_string(),
-            ));
-        };
         let mut req = Request::new(Full::new(body.clone()));
         *req.method_mut() = Method::POST;
-        *req.uri_mut() = origin_form(&uri);
         let h = req.headers_mut();
         h.reserve(out.headers.len() + 4);
-        h.insert(header::HOST, host);
         h.insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
         h.insert(
             header::CONTENT_TYPE,
@@ -213,7 +204,7 @@ impl Upstream {
         for (k, v) in &out.headers {
             h.append(k, v.clone());
         }
-        let sent = direct.send(&out.url, &uri, req);
+        let sent = direct.send(&out.url, req);
         let resp = match tokio::time::timeout(self.timeouts.first_byte, sent).await {
             Err(_) => return Err(self.first_byte_timeout()),
             Ok(Err(e)) => return Err(Failure::transport(describe_direct(&e))),
@@ -315,6 +306,7 @@ fn describe(e: &reqwest::Error) -> String {
 
 fn describe_direct(e: &pool::SendError) -> String {
     match e {
+        pool::SendError::Url(why) => format!("the channel's URL is not valid: {why}"),
         pool::SendError::Connect(e) => with_cause("could not connect to the provider", &**e),
         // hyper's own errors name no URL; one without a cause says what happened itself.
         pool::SendError::Request(e) if std::error::Error::source(e).is_none() => {
@@ -322,36 +314,6 @@ fn describe_direct(e: &pool::SendError) -> String {
         }
         pool::SendError::Request(e) => with_cause("the request to the provider failed", e),
     }
-}
-
-/// The `Host` an HTTP/1.1 request to `uri` carries: its host, and its port unless that is the
-/// scheme's default.
-fn host_header(uri: &Uri) -> Option<HeaderValue> {
-    let a = uri.authority()?;
-    let default_port = matches!(
-        (uri.scheme_str(), a.port_u16()),
-        (Some("http"), Some(80)) | (Some("https"), Some(443)) | (_, None)
-    );
-    let host = if default_port || a.as_str().contains('@') {
-        match a.port_u16() {
-            Some(p) if !default_port => format!("{}:{p}", a.host()),
-            _ => a.host().to_string(),
-        }
-    } else {
-        a.as_str().to_string()
-    };
-    HeaderValue::try_from(host).ok()
-}
-
-/// The path and query alone: what an HTTP/1.1 request line names.
-fn origin_form(uri: &Uri) -> Uri {
-    let mut parts = axum::http::uri::Parts::default();
-    parts.path_and_query = Some(
-        uri.path_and_query()
-            .cloned()
-            .unwrap_or_else(|| axum::http::uri::PathAndQuery::from_static("/")),
-    );
-    Uri::from_parts(parts).unwrap_or_default()
 }
 
 /// `what`, then the innermost cause (the one that says what really happened).

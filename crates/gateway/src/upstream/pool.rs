@@ -16,7 +16,7 @@ use std::sync::{Arc, Weak};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use axum::http::{Request, Response, Uri};
+use axum::http::{header, HeaderValue, Request, Response, Uri};
 use bytes::Bytes;
 use foldhash::HashMap;
 use http_body_util::Full;
@@ -37,16 +37,33 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 const IDLE_FOR: Duration = Duration::from_secs(90);
 /// At most this many idle connections are kept per provider origin.
 const MAX_IDLE_PER_ORIGIN: usize = 256;
+/// Parsed URLs kept (channels × endpoints, and models for the providers that name them in
+/// the path); past this the cache starts again.
+const MAX_TARGETS: usize = 4096;
 
 pub struct Pool {
     connector: Connector,
     /// Idle connections by origin (`scheme://authority`), oldest first.
     idle: Mutex<HashMap<Arc<str>, Vec<Lease>>>,
+    /// Each URL the relay sends to, parsed once: parsing it, and deriving its `Host` and
+    /// origin, cost about 3% of a relayed request's instructions.
+    targets: Mutex<HashMap<Box<str>, Arc<Target>>>,
+}
+
+/// Where a URL sends a request: the origin to connect to, and what the request names.
+struct Target {
+    uri: Uri,
+    /// The path and query alone: what an HTTP/1.1 request line names.
+    path: Uri,
+    host: HeaderValue,
+    origin: Arc<str>,
 }
 
 /// Why a request got no answer.
 #[derive(Debug)]
 pub enum SendError {
+    /// The channel's URL cannot be sent to (the reason says why).
+    Url(String),
     Connect(BoxError),
     Request(hyper::Error),
 }
@@ -83,6 +100,7 @@ impl Pool {
         let pool = Arc::new(Pool {
             connector,
             idle: Mutex::new(HashMap::default()),
+            targets: Mutex::new(HashMap::default()),
         });
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
             rt.spawn(sweep(Arc::downgrade(&pool)));
@@ -90,22 +108,24 @@ impl Pool {
         pool
     }
 
-    /// Send `req` (origin-form, with its `Host`) to `uri`'s origin on an idle connection, or
-    /// a new one. A request refused unsent by a reused connection (the provider closed it
-    /// meanwhile) is sent again; nothing that may have reached the provider is.
+    /// Send `req` to `url` on an idle connection to its origin, or a new one; the request
+    /// line and `Host` are set here. A request refused unsent by a reused connection (the
+    /// provider closed it meanwhile) is sent again; nothing that may have reached the
+    /// provider is.
     pub async fn send(
         self: &Arc<Pool>,
         url: &str,
-        uri: &Uri,
         mut req: Request<Full<Bytes>>,
     ) -> Result<Response<Body>, SendError> {
-        let origin = origin_of(url);
+        let target = self.target(url)?;
+        *req.uri_mut() = target.path.clone();
+        req.headers_mut().insert(header::HOST, target.host.clone());
         loop {
-            let (mut lease, reused) = match self.checkout(origin) {
+            let (mut lease, reused) = match self.checkout(&target.origin) {
                 Some(lease) => (lease, true),
                 // Boxed: a connection being set up (TLS state and all) is several kB, and
                 // inline it would make every request's future that large, copied at each move.
-                None => (Box::pin(self.connect(uri, origin)).await?, false),
+                None => (Box::pin(self.connect(&target)).await?, false),
             };
             let mut answer = std::pin::pin!(lease.tx.try_send_request(req));
             let answered = poll_fn(|cx| {
@@ -129,6 +149,19 @@ impl Pool {
         }
     }
 
+    fn target(&self, url: &str) -> Result<Arc<Target>, SendError> {
+        if let Some(t) = self.targets.lock().get(url) {
+            return Ok(t.clone());
+        }
+        let t = Arc::new(Target::parse(url)?);
+        let mut targets = self.targets.lock();
+        if targets.len() >= MAX_TARGETS {
+            targets.clear();
+        }
+        targets.insert(url.into(), t.clone());
+        Ok(t)
+    }
+
     fn checkout(&self, origin: &str) -> Option<Lease> {
         loop {
             let mut lease = self.idle.lock().get_mut(origin)?.pop()?;
@@ -138,18 +171,18 @@ impl Pool {
         }
     }
 
-    async fn connect(&self, uri: &Uri, origin: &str) -> Result<Lease, SendError> {
+    async fn connect(&self, target: &Target) -> Result<Lease, SendError> {
         let io = self
             .connector
             .clone()
-            .oneshot(uri.clone())
+            .oneshot(target.uri.clone())
             .await
             .map_err(SendError::Connect)?;
         let (tx, conn) = http1::handshake(io).await.map_err(SendError::Request)?;
         Ok(Lease {
             tx,
             conn: Some(Box::pin(conn)),
-            origin: Arc::from(origin),
+            origin: target.origin.clone(),
             since: Instant::now(),
         })
     }
@@ -170,6 +203,49 @@ impl Pool {
     pub fn idle_count(&self) -> usize {
         self.idle.lock().values().map(Vec::len).sum()
     }
+}
+
+impl Target {
+    fn parse(url: &str) -> Result<Target, SendError> {
+        let uri = Uri::try_from(url).map_err(|e| SendError::Url(e.to_string()))?;
+        let host = host_header(&uri).ok_or_else(|| SendError::Url("it names no host".into()))?;
+        Ok(Target {
+            path: origin_form(&uri),
+            host,
+            origin: Arc::from(origin_of(url)),
+            uri,
+        })
+    }
+}
+
+/// The `Host` an HTTP/1.1 request to `uri` carries: its host, and its port unless that is the
+/// scheme's default.
+fn host_header(uri: &Uri) -> Option<HeaderValue> {
+    let a = uri.authority()?;
+    let default_port = matches!(
+        (uri.scheme_str(), a.port_u16()),
+        (Some("http"), Some(80)) | (Some("https"), Some(443)) | (_, None)
+    );
+    let host = if default_port || a.as_str().contains('@') {
+        match a.port_u16() {
+            Some(p) if !default_port => format!("{}:{p}", a.host()),
+            _ => a.host().to_string(),
+        }
+    } else {
+        a.as_str().to_string()
+    };
+    HeaderValue::try_from(host).ok()
+}
+
+/// The path and query alone: what an HTTP/1.1 request line names.
+fn origin_form(uri: &Uri) -> Uri {
+    let mut parts = axum::http::uri::Parts::default();
+    parts.path_and_query = Some(
+        uri.path_and_query()
+            .cloned()
+            .unwrap_or_else(|| axum::http::uri::PathAndQuery::from_static("/")),
+    );
+    Uri::from_parts(parts).unwrap_or_default()
 }
 
 /// `scheme://authority` of an absolute URL: the text before its path.
