@@ -266,8 +266,9 @@ const ADD_HOURLY: &str = "INSERT INTO usage_hourly (hour, user_id, key_id, model
      cost = usage_hourly.cost + excluded.cost, \
      latency_ms = usage_hourly.latency_ms + excluded.latency_ms";
 
-/// `INSERT INTO usage_logs … VALUES (…), …` for `rows` rows (PostgreSQL), built once per
-/// row count and kept, so the writer formats nothing per row.
+/// `INSERT INTO usage_logs … VALUES (…), …` for `rows` rows, built once per row count and
+/// kept, so the writers format nothing per row. SQLite takes the `$N` placeholders too; its
+/// writer binds them by position, so no parameter's name is ever looked up.
 fn insert_logs_sql(rows: usize) -> &'static str {
     static BUILT: Mutex<BTreeMap<usize, &'static str>> = Mutex::new(BTreeMap::new());
     let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());

@@ -12,18 +12,8 @@ use std::sync::mpsc;
 use rusqlite::{params, Connection, OpenFlags, TransactionBehavior};
 use tokio::sync::oneshot;
 
-use super::{hourly, UsageLog, LOG_COLS};
+use super::{hourly, insert_logs_sql, UsageLog, ADD_HOURLY};
 use crate::db::StoreError;
-
-/// One row a statement: callgrind counted the same instructions per row for 64-row
-/// statements (SQLite's own work is the same; binding costs what it saves).
-fn insert_row_sql() -> String {
-    let marks: Vec<String> = (1..=16).map(|i| format!("?{i}")).collect();
-    format!(
-        "INSERT INTO usage_logs ({LOG_COLS}) VALUES ({})",
-        marks.join(", ")
-    )
-}
 
 struct Batch {
     rows: Vec<UsageLog>,
@@ -87,7 +77,9 @@ fn write(conn: &mut Connection, rows: &[UsageLog]) -> rusqlite::Result<()> {
     // (busy_timeout) rather than failing the first insert of a read transaction.
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     {
-        let mut insert = tx.prepare_cached(&insert_row_sql())?;
+        // One row a statement: callgrind counted the same instructions per row for 64-row
+        // statements (SQLite's own work is the same; binding costs what it saves).
+        let mut insert = tx.prepare_cached(insert_logs_sql(1))?;
         for r in rows {
             insert.execute(params![
                 r.id,
@@ -108,7 +100,7 @@ fn write(conn: &mut Connection, rows: &[UsageLog]) -> rusqlite::Result<()> {
                 r.error,
             ])?;
         }
-        let mut add = tx.prepare_cached(super::ADD_HOURLY)?;
+        let mut add = tx.prepare_cached(ADD_HOURLY)?;
         for ((hour, user, key, model, channel), s) in hourly(rows) {
             add.execute(params![
                 hour,
