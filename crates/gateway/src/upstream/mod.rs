@@ -5,9 +5,9 @@
 //! (`pool`), each driven by the request that holds it: reqwest parses the URL (with IDNA)
 //! twice per request and runs redirect and retry layers, which together cost the relay about
 //! a sixth of its CPU at peak, and a spawned task per connection cost two task hand-offs per
-//! request and one `writev` per stream chunk. Everything else (forms, task providers, balances), and every
-//! request when the environment names a proxy, goes through reqwest, which honours
-//! `HTTPS_PROXY` and friends.
+//! request and one `writev` per stream chunk. Everything else (forms, task providers,
+//! balances), and every request when the environment names a proxy, goes through reqwest,
+//! which honours `HTTPS_PROXY` and friends.
 
 mod pool;
 

@@ -209,30 +209,24 @@ impl Target {
     fn parse(url: &str) -> Result<Target, SendError> {
         let uri = Uri::try_from(url).map_err(|e| SendError::Url(e.to_string()))?;
         let host = host_header(&uri).ok_or_else(|| SendError::Url("it names no host".into()))?;
+        let scheme = uri.scheme_str().unwrap_or("http");
+        let authority = uri.authority().map_or("", |a| a.as_str());
         Ok(Target {
             path: origin_form(&uri),
             host,
-            origin: Arc::from(origin_of(url)),
+            origin: Arc::from(format!("{scheme}://{authority}")),
             uri,
         })
     }
 }
 
 /// The `Host` an HTTP/1.1 request to `uri` carries: its host, and its port unless that is the
-/// scheme's default.
+/// scheme's default (never the userinfo).
 fn host_header(uri: &Uri) -> Option<HeaderValue> {
     let a = uri.authority()?;
-    let default_port = matches!(
-        (uri.scheme_str(), a.port_u16()),
-        (Some("http"), Some(80)) | (Some("https"), Some(443)) | (_, None)
-    );
-    let host = if default_port || a.as_str().contains('@') {
-        match a.port_u16() {
-            Some(p) if !default_port => format!("{}:{p}", a.host()),
-            _ => a.host().to_string(),
-        }
-    } else {
-        a.as_str().to_string()
+    let host = match (uri.scheme_str(), a.port_u16()) {
+        (Some("http"), Some(80)) | (Some("https"), Some(443)) | (_, None) => a.host().to_string(),
+        (_, Some(port)) => format!("{}:{port}", a.host()),
     };
     HeaderValue::try_from(host).ok()
 }
@@ -246,15 +240,6 @@ fn origin_form(uri: &Uri) -> Uri {
             .unwrap_or_else(|| axum::http::uri::PathAndQuery::from_static("/")),
     );
     Uri::from_parts(parts).unwrap_or_default()
-}
-
-/// `scheme://authority` of an absolute URL: the text before its path.
-fn origin_of(url: &str) -> &str {
-    let after_scheme = url.find("://").map_or(0, |i| i + 3);
-    let end = url[after_scheme..]
-        .find(['/', '?', '#'])
-        .map_or(url.len(), |i| after_scheme + i);
-    &url[..end]
 }
 
 /// Every 30 s, close the idle connections that expired or that the provider closed.
@@ -477,8 +462,21 @@ mod tests {
 
     #[test]
     fn origins() {
-        assert_eq!(origin_of("http://h:1/v1/x?y"), "http://h:1");
-        assert_eq!(origin_of("https://a.b"), "https://a.b");
-        assert_eq!(origin_of("http://[::1]:8/v1"), "http://[::1]:8");
+        let origin = |url: &str| Target::parse(url).map(|t| t.origin.to_string()).unwrap();
+        assert_eq!(origin("http://h:1/v1/x?y"), "http://h:1");
+        assert_eq!(origin("https://a.b"), "https://a.b");
+        assert_eq!(origin("http://[::1]:8/v1"), "http://[::1]:8");
+    }
+
+    /// `Host` names the port only when it is not the scheme's default, and never the
+    /// userinfo.
+    #[test]
+    fn hosts() {
+        let host = |url: &str| Target::parse(url).map(|t| t.host).unwrap();
+        assert_eq!(host("http://h:1/v1"), "h:1");
+        assert_eq!(host("http://h:80/v1"), "h");
+        assert_eq!(host("https://h:443"), "h");
+        assert_eq!(host("https://u:p@h:8443/x"), "h:8443");
+        assert_eq!(host("http://[::1]:8/v1"), "[::1]:8");
     }
 }
