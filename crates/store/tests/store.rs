@@ -484,3 +484,33 @@ async fn an_in_memory_sqlite_database_is_refused() {
         .expect("refused");
     assert!(err.to_string().contains("name a file"), "{err}");
 }
+
+/// A new SQLite file gets 16 KiB pages; a file made before keeps its own size and opens as
+/// it did.
+#[tokio::test]
+async fn new_sqlite_files_get_16_kib_pages_and_old_ones_keep_theirs() {
+    use sqlx::{Connection, Executor};
+    async fn page_size(url: &str) -> i64 {
+        let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
+        let (n,): (i64,) = sqlx::query_as("PRAGMA page_size")
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+        n
+    }
+    let new = fresh_database("sqlite").await;
+    Store::connect(&new).await.unwrap();
+    assert_eq!(page_size(&new).await, 16384);
+
+    let old = fresh_database("sqlite").await;
+    let mut c = sqlx::SqliteConnection::connect(&format!("{old}?mode=rwc"))
+        .await
+        .unwrap();
+    c.execute("PRAGMA page_size = 4096; PRAGMA journal_mode = WAL; CREATE TABLE t (x)")
+        .await
+        .unwrap();
+    c.close().await.unwrap();
+    let store = Store::connect(&old).await.unwrap();
+    store.ping().await.unwrap();
+    assert_eq!(page_size(&old).await, 4096);
+}
