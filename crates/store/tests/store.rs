@@ -514,3 +514,56 @@ async fn new_sqlite_files_get_16_kib_pages_and_old_ones_keep_theirs() {
     store.ping().await.unwrap();
     assert_eq!(page_size(&old).await, 4096);
 }
+
+/// Batches longer than one statement's rows (the SQLite writer puts 64 in each) are written
+/// field for field, and a batch with a bad row anywhere, in a full statement or in the
+/// remainder, writes nothing and comes back whole.
+#[tokio::test]
+async fn long_batches_are_written_whole_or_not_at_all() {
+    let row = |i: i64| UsageLog {
+        id: format!("req_long_{i:04}"),
+        ts: 5_000 + i,
+        user_id: format!("u{}", i % 3),
+        key_id: format!("k{}", i % 4),
+        endpoint: ["/v1/chat/completions", "/v1/embeddings"][(i % 2) as usize].into(),
+        model: format!("m{}", i % 5),
+        channel_id: (i % 6 != 0).then(|| format!("ch{}", i % 2)),
+        stream: i % 2,
+        tokens_in: i,
+        tokens_out: 2 * i,
+        tokens_cached: i / 3,
+        cost: 1_000 + i,
+        latency_ms: 10 + i,
+        ttft_ms: (i % 4 == 0).then_some(i),
+        status: if i % 9 == 0 { 429 } else { 200 },
+        error: (i % 9 == 0).then(|| format!("limited {i}")),
+    };
+    let fields = |r: &UsageLog| serde_json::to_value(r).unwrap();
+    for s in stores().await {
+        let mut rows: Vec<UsageLog> = (0..150).map(row).collect();
+        s.insert_logs(&mut rows).await.unwrap();
+        let mut back = s
+            .logs(&LogFilter {
+                limit: Some(1000),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .data;
+        back.sort_by(|a, b| a.id.cmp(&b.id));
+        let (want, got): (Vec<_>, Vec<_>) = (
+            rows.iter().map(fields).collect(),
+            back.iter().map(fields).collect(),
+        );
+        assert_eq!(got, want, "{:?}", s.backend());
+
+        for at in [100, 140] {
+            let mut bad: Vec<UsageLog> = (1000..1150).map(row).collect();
+            bad[at] = rows[7].clone();
+            assert!(s.insert_logs(&mut bad).await.is_err(), "{:?}", s.backend());
+            assert_eq!(bad.len(), 150);
+            let all = s.logs(&LogFilter::default()).await.unwrap();
+            assert_eq!(all.total, 150, "duplicate at {at}, {:?}", s.backend());
+        }
+    }
+}
