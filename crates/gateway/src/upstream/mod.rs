@@ -17,7 +17,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Body as HttpBody, Frame, SizeHint};
@@ -392,9 +392,30 @@ async fn read_capped(mut body: ReplyBody, cap: usize) -> Vec<u8> {
     out
 }
 
-/// A whole answer body (bodies on the relay path are answers the caller waits for).
-pub async fn read_all(body: ReplyBody) -> Result<Bytes, BoxError> {
-    Ok(body.collect().await?.to_bytes())
+/// A whole answer body (bodies on the relay path are answers the caller waits for). An
+/// answer that came in one frame, as most do, is that frame's bytes as they are: `collect`
+/// put it in a list of buffers first, a third of the cost of reading it.
+pub async fn read_all(mut body: ReplyBody) -> Result<Bytes, BoxError> {
+    let mut first: Option<Bytes> = None;
+    let mut joined = BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame?.into_data() else {
+            continue; // trailers
+        };
+        match &first {
+            None => first = Some(data),
+            Some(head) => {
+                if joined.is_empty() {
+                    joined.extend_from_slice(head);
+                }
+                joined.extend_from_slice(&data);
+            }
+        }
+    }
+    Ok(match first {
+        Some(_) if !joined.is_empty() => joined.freeze(),
+        head => head.unwrap_or_default(),
+    })
 }
 
 /// A body that fails when the provider sends nothing for `idle`, as reqwest's read timeout.
@@ -553,6 +574,32 @@ mod tests {
         assert!(f.retryable && !f.invalid_key);
         assert!(f.message.contains("308"), "{}", f.message);
         assert!(!f.message.contains("elsewhere"), "{}", f.message);
+    }
+
+    /// A body is read whole whatever its frames: one frame comes back as the same buffer,
+    /// several are joined in order, trailers and empty frames add nothing.
+    #[tokio::test]
+    async fn bodies_are_read_whole() {
+        let body = |frames: Vec<Frame<Bytes>>| -> ReplyBody {
+            let frames = futures::stream::iter(frames.into_iter().map(Ok::<_, BoxError>));
+            http_body_util::StreamBody::new(frames).boxed_unsync()
+        };
+        let one = Bytes::from_static(b"{\"id\":1}");
+        let got = read_all(body(vec![Frame::data(one.clone())]))
+            .await
+            .unwrap();
+        assert_eq!(got.as_ptr(), one.as_ptr(), "one frame is not copied");
+        let mut trailers = HeaderMap::new();
+        trailers.insert("x-t", HeaderValue::from_static("1"));
+        let frames = vec![
+            Frame::data(Bytes::from_static(b"ab")),
+            Frame::data(Bytes::new()),
+            Frame::data(Bytes::from_static(b"cd")),
+            Frame::trailers(trailers),
+            Frame::data(Bytes::from_static(b"e")),
+        ];
+        assert_eq!(read_all(body(frames)).await.unwrap(), "abcde");
+        assert_eq!(read_all(body(vec![])).await.unwrap(), "");
     }
 
     /// A stream that goes quiet for longer than the idle timeout ends in an error rather
