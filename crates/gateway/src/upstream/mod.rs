@@ -394,7 +394,7 @@ async fn read_capped(mut body: ReplyBody, cap: usize) -> Vec<u8> {
 
 /// A whole answer body (bodies on the relay path are answers the caller waits for). An
 /// answer that came in one frame, as most do, is that frame's bytes as they are: `collect`
-/// put it in a list of buffers first, a third of the cost of reading it.
+/// put it in a list of buffers first (800 instructions of a relayed chat's 98,000).
 pub async fn read_all(mut body: ReplyBody) -> Result<Bytes, BoxError> {
     let mut first: Option<Bytes> = None;
     let mut joined = BytesMut::new();
