@@ -48,8 +48,8 @@ pub enum Backend {
 pub struct Store {
     pub(crate) pool: AnyPool,
     backend: Backend,
-    /// SQLite only: the usage log's writer, on a connection and a thread of its own.
-    pub(crate) log_writer: Option<std::sync::Arc<crate::usage::SqliteWriter>>,
+    /// The usage log's writer, on a connection of its own.
+    pub(crate) log_writer: std::sync::Arc<crate::usage::LogWriter>,
 }
 
 impl Store {
@@ -98,12 +98,10 @@ impl Store {
             .connect_with(opts)
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        let log_writer = match backend {
-            Backend::Sqlite => Some(std::sync::Arc::new(crate::usage::SqliteWriter::start(
-                &sqlite_file(&pool).await?,
-            )?)),
-            Backend::Postgres => None,
-        };
+        let log_writer = std::sync::Arc::new(match backend {
+            Backend::Sqlite => crate::usage::LogWriter::sqlite(&sqlite_file(&pool).await?)?,
+            Backend::Postgres => crate::usage::LogWriter::postgres(&url).await?,
+        });
         Ok(Store {
             pool,
             backend,

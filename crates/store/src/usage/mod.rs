@@ -7,8 +7,27 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::Store;
 
+mod pg_writer;
 mod sqlite_writer;
-pub(crate) use sqlite_writer::SqliteWriter;
+
+/// The usage log's writer, one per database: each writes a batch and its hourly sums in one
+/// transaction, off the threads serving requests as far as its driver allows.
+pub(crate) enum LogWriter {
+    Sqlite(sqlite_writer::SqliteWriter),
+    Postgres(pg_writer::PgWriter),
+}
+
+impl LogWriter {
+    pub(crate) fn sqlite(file: &str) -> crate::Result<LogWriter> {
+        sqlite_writer::SqliteWriter::start(file).map(LogWriter::Sqlite)
+    }
+
+    pub(crate) async fn postgres(url: &str) -> crate::Result<LogWriter> {
+        pg_writer::PgWriter::connect(url)
+            .await
+            .map(LogWriter::Postgres)
+    }
+}
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, sqlx::FromRow)]
 pub struct UsageLog {
@@ -353,75 +372,15 @@ fn bind_all<'q, O>(
     q
 }
 
-/// A batch cut into one statement's rows each: `per` at a time, then the rest in falling
-/// powers of two. Every statement shape is prepared once per connection and kept in sqlx's
-/// cache; with one shape per remainder (of up to 8,000 parameters each, on every pooled
-/// connection) the gateway stayed tens of MB larger after a busy spell. Now a batch of
-/// 500-row statements uses at most ten shapes.
-fn statement_chunks<T>(mut rows: &[T], per: usize) -> impl Iterator<Item = &[T]> {
-    std::iter::from_fn(move || {
-        let len = match rows.len() {
-            0 => return None,
-            n if n >= per => per,
-            n => 1 << n.ilog2(),
-        };
-        let (chunk, rest) = rows.split_at(len);
-        rows = rest;
-        Some(chunk)
-    })
-}
-
 impl Store {
     /// Write a batch of log rows, and add them to the hourly rollup, in one transaction.
     /// The rows are in `rows` again when this returns, written or not (to retry, or to reuse
     /// the buffer).
     pub async fn insert_logs(&self, rows: &mut Vec<UsageLog>) -> crate::Result<()> {
-        if let Some(writer) = &self.log_writer {
-            return writer.write(rows).await;
+        match &*self.log_writer {
+            LogWriter::Sqlite(w) => w.write(rows).await,
+            LogWriter::Postgres(w) => w.write(rows).await,
         }
-        // PostgreSQL: 500 rows a statement, far below its bind-parameter limit.
-        let mut tx = self.pool.begin().await?;
-        for chunk in statement_chunks(rows, 500) {
-            let mut q = sqlx::query(insert_logs_sql(chunk.len()));
-            for r in chunk {
-                q = q
-                    .bind(&r.id)
-                    .bind(r.ts)
-                    .bind(&r.user_id)
-                    .bind(&r.key_id)
-                    .bind(&r.endpoint)
-                    .bind(&r.model)
-                    .bind(&r.channel_id)
-                    .bind(r.stream)
-                    .bind(r.tokens_in)
-                    .bind(r.tokens_out)
-                    .bind(r.tokens_cached)
-                    .bind(r.cost)
-                    .bind(r.latency_ms)
-                    .bind(r.ttft_ms)
-                    .bind(r.status)
-                    .bind(&r.error);
-            }
-            q.execute(&mut *tx).await?;
-        }
-        for (k, a) in hourly(rows) {
-            sqlx::query(ADD_HOURLY)
-                .bind(k.0)
-                .bind(k.1)
-                .bind(k.2)
-                .bind(k.3)
-                .bind(k.4)
-                .bind(a.requests)
-                .bind(a.errors)
-                .bind(a.tokens_in)
-                .bind(a.tokens_out)
-                .bind(a.cost)
-                .bind(a.latency_sum)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(())
     }
 
     /// Newest first, filtered and paginated.
@@ -512,38 +471,5 @@ impl Store {
         }
         out.truncate(top.max(1) as usize);
         Ok(out)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::statement_chunks;
-
-    fn chunk_lens(n: usize, per: usize) -> impl Iterator<Item = usize> {
-        let rows: Vec<usize> = (0..n).collect();
-        let chunks: Vec<&[usize]> = statement_chunks(&rows, per).collect();
-        // In order, each row once.
-        assert_eq!(chunks.concat(), rows);
-        chunks
-            .into_iter()
-            .map(<[usize]>::len)
-            .collect::<Vec<_>>()
-            .into_iter()
-    }
-
-    #[test]
-    fn a_batch_of_any_size_uses_few_statement_shapes() {
-        let mut shapes = std::collections::BTreeSet::new();
-        for n in 0..700 {
-            let lens: Vec<usize> = chunk_lens(n, 64).collect();
-            assert_eq!(lens.iter().sum::<usize>(), n);
-            shapes.extend(lens);
-        }
-        assert_eq!(
-            shapes.into_iter().collect::<Vec<_>>(),
-            [1, 2, 4, 8, 16, 32, 64]
-        );
-        assert_eq!(chunk_lens(200, 64).collect::<Vec<_>>(), [64, 64, 64, 8]);
-        assert_eq!(chunk_lens(1010, 500).collect::<Vec<_>>(), [500, 500, 8, 2]);
     }
 }
