@@ -1,9 +1,10 @@
 //! Persistence for Switchyard: one schema that runs on SQLite (default) and PostgreSQL.
 //!
 //! Everything goes through sqlx's `Any` driver with `$N` placeholders, so each query is
-//! written once. Columns are only BIGINT and TEXT (the types `Any` decodes on both), money
-//! is integer nano-dollars, and every balance change is one conditional update inside a
-//! transaction, so nothing can overdraw.
+//! written once, except the usage log's writes, which each database takes through its own
+//! driver (`usage::LogWriter`). Columns are only BIGINT and TEXT (the types `Any` decodes
+//! on both), money is integer nano-dollars, and every balance change is one conditional
+//! update inside a transaction, so nothing can overdraw.
 
 mod channel;
 mod db;
