@@ -1,7 +1,6 @@
 //! The usage log: one row per request, written in batches off the request path.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
@@ -284,28 +283,6 @@ const ADD_HOURLY: &str = "INSERT INTO usage_hourly (hour, user_id, key_id, model
      tokens_out = usage_hourly.tokens_out + excluded.tokens_out, \
      cost = usage_hourly.cost + excluded.cost, \
      latency_ms = usage_hourly.latency_ms + excluded.latency_ms";
-
-/// `INSERT INTO usage_logs … VALUES (…), …` for `rows` rows, built once per row count and
-/// kept, so the writers format nothing per row. SQLite takes the `$N` placeholders too; its
-/// writer binds them by position, so no parameter's name is ever looked up.
-fn insert_logs_sql(rows: usize) -> &'static str {
-    static BUILT: Mutex<BTreeMap<usize, &'static str>> = Mutex::new(BTreeMap::new());
-    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
-    built.entry(rows).or_insert_with(|| {
-        let mut sql = format!("INSERT INTO usage_logs ({LOG_COLS}) VALUES ");
-        for i in 0..rows {
-            sql.push_str(if i == 0 { "(" } else { ", (" });
-            for j in 1..=LOG_FIELDS {
-                if j > 1 {
-                    sql.push_str(", ");
-                }
-                sql.push_str(&format!("${}", i * LOG_FIELDS + j));
-            }
-            sql.push(')');
-        }
-        Box::leak(sql.into_boxed_str())
-    })
-}
 
 /// A WHERE clause and its bound values, built from a filter (all values are TEXT or BIGINT).
 enum Arg {
