@@ -154,8 +154,8 @@ impl Upstream {
             .tcp_nodelay(true)
             .connect_timeout(timeouts.connect)
             .read_timeout(timeouts.idle)
-            .pool_idle_timeout(Duration::from_secs(90))
-            .pool_max_idle_per_host(256)
+            .pool_idle_timeout(pool::IDLE_FOR)
+            .pool_max_idle_per_host(pool::MAX_IDLE_PER_ORIGIN)
             .user_agent(USER_AGENT)
             .build()
             .expect("HTTP client");

@@ -33,10 +33,11 @@ type Connector = HttpsConnector<HttpConnector>;
 type Conn = http1::Connection<MaybeHttpsStream<TokioIo<TcpStream>>, Full<Bytes>>;
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// An idle connection kept longer than this is closed rather than reused.
-const IDLE_FOR: Duration = Duration::from_secs(90);
+/// An idle connection kept longer than this is closed rather than reused (reqwest's pool,
+/// for the other requests, keeps the same two bounds).
+pub(super) const IDLE_FOR: Duration = Duration::from_secs(90);
 /// At most this many idle connections are kept per provider origin.
-const MAX_IDLE_PER_ORIGIN: usize = 256;
+pub(super) const MAX_IDLE_PER_ORIGIN: usize = 256;
 /// Parsed URLs kept (channels × endpoints, and models for the providers that name them in
 /// the path); past this the cache starts again.
 const MAX_TARGETS: usize = 4096;
