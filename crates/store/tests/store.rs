@@ -565,5 +565,10 @@ async fn long_batches_are_written_whole_or_not_at_all() {
             let all = s.logs(&LogFilter::default()).await.unwrap();
             assert_eq!(all.total, 150, "duplicate at {at}, {:?}", s.backend());
         }
+        // A refused batch leaves no transaction open behind it: the next one is written.
+        let mut next: Vec<UsageLog> = (2000..2070).map(row).collect();
+        s.insert_logs(&mut next).await.unwrap();
+        let all = s.logs(&LogFilter::default()).await.unwrap();
+        assert_eq!(all.total, 220, "{:?}", s.backend());
     }
 }
