@@ -526,7 +526,8 @@ async fn long_batches_are_written_whole_or_not_at_all() {
         user_id: format!("u{}", i % 3),
         key_id: format!("k{}", i % 4),
         endpoint: ["/v1/chat/completions", "/v1/embeddings"][(i % 2) as usize].into(),
-        model: format!("m{}", i % 5),
+        // Multi-byte text and empty text (not NULL) come back as they went in.
+        model: format!("m{}{}", i % 5, if i % 5 == 4 { "-模型" } else { "" }),
         channel_id: (i % 6 != 0).then(|| format!("ch{}", i % 2)),
         stream: i % 2,
         tokens_in: i,
@@ -536,7 +537,11 @@ async fn long_batches_are_written_whole_or_not_at_all() {
         latency_ms: 10 + i,
         ttft_ms: (i % 4 == 0).then_some(i),
         status: if i % 9 == 0 { 429 } else { 200 },
-        error: (i % 9 == 0).then(|| format!("limited {i}")),
+        error: match i % 9 {
+            0 => Some(format!("limited {i}")),
+            4 => Some(String::new()),
+            _ => None,
+        },
     };
     let fields = |r: &UsageLog| serde_json::to_value(r).unwrap();
     for s in stores().await {
