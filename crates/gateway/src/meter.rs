@@ -104,10 +104,45 @@ enum Field<T> {
 }
 
 impl<'de> Deserialize<'de> for Tokens {
-    /// Through a `Value`, so the integer rule is `Value::as_i64`'s own; a count is a scalar,
-    /// which a `Value` holds without allocating.
+    /// By `Value::as_i64`'s rule (an integer that fits an `i64`; anything else is `None`),
+    /// without building the `Value`: a string or an object is parsed past, not kept.
     fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Value::deserialize(d).map(|v| Tokens(Some(v.as_i64())))
+        d.deserialize_any(TokensVisitor).map(|n| Tokens(Some(n)))
+    }
+}
+
+struct TokensVisitor;
+
+impl<'de> Visitor<'de> for TokensVisitor {
+    type Value = Option<i64>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_i64<E: de::Error>(self, n: i64) -> Result<Option<i64>, E> {
+        Ok(Some(n))
+    }
+    fn visit_u64<E: de::Error>(self, n: u64) -> Result<Option<i64>, E> {
+        Ok(i64::try_from(n).ok())
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Option<i64>, E> {
+        Ok(None)
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Option<i64>, E> {
+        Ok(None)
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Option<i64>, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Option<i64>, E> {
+        Ok(None)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<i64>, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<i64>, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(None)
     }
 }
 
@@ -269,7 +304,11 @@ pub fn usage_of_answer_bytes<'a>(request: impl FnOnce() -> &'a Value, answer: &[
 /// to the full parse.
 fn root_usage_from_the_end(answer: &[u8]) -> Option<Usage> {
     const KEY: &[u8] = br#""usage""#;
-    let at = memchr::memmem::rfind(answer, KEY)?;
+    // Built once: `memmem::rfind` builds its searcher on every call.
+    static FINDER: OnceLock<memchr::memmem::FinderRev<'static>> = OnceLock::new();
+    let at = FINDER
+        .get_or_init(|| memchr::memmem::FinderRev::new(KEY))
+        .rfind(answer)?;
     let value = answer[at + KEY.len()..]
         .trim_ascii_start()
         .strip_prefix(b":")?
@@ -591,6 +630,34 @@ mod tests {
                 usage_of_answer(&req, &parsed),
                 "{ans}"
             );
+        }
+    }
+
+    /// A token count reads as `Value::as_i64` reads the same value, from bytes and from a
+    /// `Value` alike.
+    #[test]
+    fn a_count_follows_value_as_i64() {
+        for s in [
+            "0",
+            "12",
+            "-4",
+            "9223372036854775807",
+            "9223372036854775808",
+            "18446744073709551615",
+            "1.5",
+            "12.0",
+            "1e3",
+            "\"9\"",
+            "true",
+            "null",
+            "[1]",
+            "{\"a\":[1,{\"b\":2}]}",
+        ] {
+            let v: Value = serde_json::from_str(s).unwrap();
+            let from_bytes: Tokens = serde_json::from_str(s).unwrap();
+            let from_value = Tokens::deserialize(&v).unwrap();
+            assert_eq!(from_bytes.0, Some(v.as_i64()), "{s}");
+            assert_eq!(from_value.0, Some(v.as_i64()), "{s}");
         }
     }
 
