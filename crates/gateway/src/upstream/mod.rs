@@ -184,7 +184,9 @@ impl Upstream {
         if reply.status().is_success() {
             return Ok(reply);
         }
-        Err(Failure::from_reply(reply).await)
+        // Boxed: the rare path's future would otherwise be part of every relayed request's,
+        // which is copied as it moves (see `relay::run`).
+        Err(Box::pin(Failure::from_reply(reply)).await)
     }
 
     async fn send_direct(
@@ -285,9 +287,12 @@ fn build_form(parts: &[FormPart]) -> reqwest::multipart::Form {
 /// provider's own version (`…/api/paas/v4`, `…/api/v3`) in place of `/v1`.
 pub fn join_url(base: &str, path: &str) -> String {
     let base = base.trim_end_matches('/');
-    let versioned = base
-        .rsplit_once("/v")
-        .is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    // The last segment is `v` and a number. Split at the last `/` (a byte search), not at
+    // the last "/v" (a substring search, whose searcher is built on every call).
+    let versioned = base.rsplit_once('/').is_some_and(|(_, last)| {
+        last.strip_prefix('v')
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    });
     match (versioned, path.strip_prefix("/v1/")) {
         (true, Some(rest)) => [base, "/", rest].concat(),
         _ => [base, path].concat(),
@@ -662,6 +667,19 @@ mod tests {
         assert_eq!(
             super::join_url("http://h/dev", "/v1/x"),
             "http://h/dev/v1/x"
+        );
+        // Only a last segment of `v` and digits is a version.
+        for base in [
+            "http://h/v1beta",
+            "http://h/vv1",
+            "http://h/v",
+            "http://h/x/v2a",
+        ] {
+            assert_eq!(super::join_url(base, "/v1/x"), format!("{base}/v1/x"));
+        }
+        assert_eq!(
+            super::join_url("http://h/a/v10//", "/v1/x"),
+            "http://h/a/v10/x"
         );
     }
 }
