@@ -14,7 +14,8 @@ use serde_json::{json, Value};
 use switchyard_wire::{self as wire, Format};
 
 use super::body::{
-    bytes_or_error, form_parts, json_head, json_object, optional_int, required_str, RequestId,
+    bytes_or_error, form_parts, json_head, json_object, optional_int, optional_int_member,
+    required_member, required_str, Head, RequestId,
 };
 use super::{run, Call, Meter, Payload};
 use crate::auth::Principal;
@@ -106,11 +107,12 @@ fn incoming(state: AppState, principal: Principal, rid: RequestId) -> Incoming {
 }
 
 /// The most output a request can ask for: `n` × its token cap (or the gateway's default).
-fn output_cap(state: &AppState, v: &Value) -> Result<i64, ApiError> {
-    let n = optional_int(v, "n")?.unwrap_or(1).max(1);
-    let max = match optional_int(v, "max_completion_tokens")? {
+fn output_cap(state: &AppState, head: &Head) -> Result<i64, ApiError> {
+    let int = |name| optional_int_member(head.get(name), name);
+    let n = int("n")?.unwrap_or(1).max(1);
+    let max = match int("max_completion_tokens")? {
         Some(m) => Some(m),
-        None => optional_int(v, "max_tokens")?,
+        None => int("max_tokens")?,
     };
     Ok(n.saturating_mul(max.unwrap_or(state.settings.default_max_output_tokens)))
 }
@@ -120,15 +122,17 @@ fn output_cap(state: &AppState, v: &Value) -> Result<i64, ApiError> {
 /// `head` is the body's `json_head`. The usual body, without `stream_options`, gains it as
 /// its first member, spliced into the caller's bytes; only one with other stream options
 /// is parsed whole and rewritten.
-fn ask_for_stream_usage(head: &Value, body: Bytes) -> Result<(Payload, bool), ApiError> {
+fn ask_for_stream_usage(head: &Head, body: Bytes) -> Result<(Payload, bool), ApiError> {
     let wanted = head
-        .pointer("/stream_options/include_usage")
+        .stream_options
+        .as_ref()
+        .and_then(|o| o.get("include_usage"))
         .and_then(Value::as_bool)
         == Some(true);
     if wanted {
         return Ok((Payload::raw(body), true));
     }
-    if head.get("stream_options").is_none() {
+    if head.stream_options.is_none() {
         return Ok((Payload::raw(with_first_member(&body, STREAM_USAGE)), false));
     }
     let mut whole = json_object(&body)?;
@@ -160,26 +164,27 @@ fn with_first_member(object: &[u8], member: &[u8]) -> Bytes {
     Bytes::from(out)
 }
 
-/// Chat and completions. `v` is the body's head (`json_head`): enough to check and price
-/// the call; the body itself goes on as the caller's bytes unless it must change.
-async fn text_generation(
+/// Chat and completions: the call, checked and priced from the body's `json_head`; the body
+/// itself goes on as the caller's bytes unless it must change. Not `async`: the head is
+/// gone before the call runs, so the request's future neither carries nor copies it.
+fn text_call(
     inc: Incoming,
     endpoint: &'static str,
     body: Bytes,
-    v: Value,
+    head: Head,
     needs: &str,
-) -> Result<Response, ApiError> {
-    let model = required_str(&v, "model")?.to_string();
-    if v.get(needs).is_none() {
+) -> Result<(AppState, Call), ApiError> {
+    let model = required_member(head.model.as_ref(), "model")?.to_owned();
+    if head.get(needs).is_none() {
         return Err(
             ApiError::bad_request(format!("you must provide a {needs} parameter"))
                 .with_param(needs),
         );
     }
-    if endpoint == "/v1/chat/completions" && !v.get("messages").is_some_and(Value::is_array) {
+    if endpoint == "/v1/chat/completions" && !head.messages.as_ref().is_some_and(Value::is_array) {
         return Err(ApiError::bad_request("'messages' must be an array").with_param("messages"));
     }
-    let stream = match v.get("stream") {
+    let stream = match &head.stream {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
         Some(_) => {
@@ -189,19 +194,19 @@ async fn text_generation(
     // Text tokens never outnumber bytes, so the body's length bounds the input.
     let estimate = Usage {
         input: body.len() as i64,
-        output: output_cap(&inc.state, &v)?,
+        output: output_cap(&inc.state, &head)?,
         ..Default::default()
     };
     // A stream's body gains `stream_options`; any other goes on exactly as the caller's.
     let (payload, wants_usage) = if stream {
-        ask_for_stream_usage(&v, body)?
+        ask_for_stream_usage(&head, body)?
     } else {
         (Payload::raw(body), false)
     };
     let (state, mut call) = inc.call(endpoint, model, payload, estimate, Meter::Tokens);
     call.stream = stream;
     call.wants_stream_usage = wants_usage;
-    run(&state, call).await
+    Ok((state, call))
 }
 
 async fn chat_completions(
@@ -211,20 +216,31 @@ async fn chat_completions(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = bytes_or_error(body, state.settings.max_body_bytes)?;
-    let v = json_head(&body)?;
+    let head = json_head(&body)?;
     // Video (and later music) models answer through the task engine, in chat format.
-    let model = v.get("model").and_then(Value::as_str).unwrap_or_default();
+    let model = head
+        .model
+        .as_ref()
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     if crate::task::submit::is_task_model(&state.catalog.get(), model) {
-        return crate::task::chat::handle(state, principal, json_object(&body)?).await;
+        // Boxed: the task engine's future is large, and would otherwise be part of (and
+        // copied with) every chat request's.
+        return Box::pin(crate::task::chat::handle(
+            state,
+            principal,
+            json_object(&body)?,
+        ))
+        .await;
     }
-    text_generation(
+    let (state, call) = text_call(
         incoming(state, principal, rid),
         "/v1/chat/completions",
         body,
-        v,
+        head,
         "messages",
-    )
-    .await
+    )?;
+    run(&state, call).await
 }
 
 async fn completions(
@@ -234,15 +250,15 @@ async fn completions(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = bytes_or_error(body, state.settings.max_body_bytes)?;
-    let v = json_head(&body)?;
-    text_generation(
+    let head = json_head(&body)?;
+    let (state, call) = text_call(
         incoming(state, principal, rid),
         "/v1/completions",
         body,
-        v,
+        head,
         "prompt",
-    )
-    .await
+    )?;
+    run(&state, call).await
 }
 
 /// Input-only endpoints (embeddings, moderations): usage is input tokens.
