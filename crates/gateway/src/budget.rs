@@ -109,7 +109,9 @@ impl Budgets {
             }
             if s.avail < need {
                 let short = need - s.avail;
-                if let Err(why) = self.extend(&b, &mut s, short).await? {
+                // Boxed: the lease's database futures are large, and a hold that needs
+                // none (nearly all) should not carry them.
+                if let Err(why) = Box::pin(self.extend(&b, &mut s, short)).await? {
                     return Ok(Err(why));
                 }
             }
