@@ -581,6 +581,18 @@ async fn errors_come_in_openai_shape_with_the_right_status() {
                 "payload_too_large",
             ),
             (gw.get("/v1/nothing-here", &key), 404, "unknown_url"),
+            // Only a POST to the exact path takes the front's lane to the chat handler;
+            // the router answers the rest as it always did.
+            (
+                gw.get("/v1/chat/completions", &key),
+                405,
+                "method_not_allowed",
+            ),
+            (
+                gw.post("/v1/chat/completions/", &key).json(&json!({})),
+                404,
+                "unknown_url",
+            ),
         ];
         for (req, status, code) in cases {
             let r = req.send().await.unwrap();

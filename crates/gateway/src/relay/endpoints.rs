@@ -209,7 +209,7 @@ fn text_call(
     Ok((state, call))
 }
 
-async fn chat_completions(
+pub(super) async fn chat_completions(
     State(state): State<AppState>,
     principal: Principal,
     Extension(rid): Extension<RequestId>,

@@ -34,6 +34,22 @@ pub fn routes() -> axum::Router<AppState> {
     endpoints::routes().merge(fronts::routes())
 }
 
+/// `POST /v1/chat/completions` as a service of its own, the same handler its route has, for
+/// the front to call without a route lookup (see `app::Front`).
+pub fn chat_service(
+    state: AppState,
+) -> impl tower::Service<
+    axum::extract::Request,
+    Response = axum::response::Response,
+    Error = std::convert::Infallible,
+    Future: Send,
+> + Clone
+       + Send
+       + Sync
+       + 'static {
+    axum::handler::Handler::with_state(endpoints::chat_completions, state)
+}
+
 /// How a request's usage is measured once the provider has answered.
 #[derive(Debug, Clone, Copy)]
 pub enum Meter {
