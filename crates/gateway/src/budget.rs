@@ -11,7 +11,7 @@
 //! A crash loses at most the charges of the last flush interval (in the caller's favour);
 //! the dead process's leases stay as hold rows until the stale-hold sweep releases them.
 
-use foldhash::HashMap;
+use hashbrown::{Equivalent, HashMap};
 use std::sync::{Arc, Mutex as SyncMutex};
 use std::time::{Duration, Instant};
 
@@ -19,6 +19,18 @@ use switchyard_store::{new_id, HoldRefusal, Store};
 use tokio::sync::Mutex;
 
 type BudgetKey = (String, String, bool);
+
+/// A `BudgetKey` as a request has it, borrowed: it hashes as the owned key does (field by
+/// field, a `&str` as a `String`), so the map finds a budget without allocating the two
+/// strings of a key first.
+#[derive(Hash)]
+struct KeyRef<'a>(&'a str, &'a str, bool);
+
+impl Equivalent<BudgetKey> for KeyRef<'_> {
+    fn equivalent(&self, key: &BudgetKey) -> bool {
+        self.0 == key.0 && self.1 == key.1 && self.2 == key.2
+    }
+}
 
 pub struct Budgets {
     store: Store,
@@ -79,6 +91,9 @@ impl Budgets {
 
     fn budget(&self, user_id: &str, key_id: &str, key_limited: bool) -> Arc<Budget> {
         let mut map = self.map.lock().unwrap();
+        if let Some(b) = map.get(&KeyRef(user_id, key_id, key_limited)) {
+            return b.clone();
+        }
         map.entry((user_id.to_string(), key_id.to_string(), key_limited))
             .or_insert_with(|| {
                 Arc::new(Budget {
@@ -353,4 +368,26 @@ pub fn spawn_flusher(budgets: Arc<Budgets>, every: Duration) -> tokio::task::Joi
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A borrowed key finds what its owned form was stored under, and only that.
+    #[test]
+    fn a_borrowed_key_finds_the_budget() {
+        let mut map: HashMap<BudgetKey, u32> = HashMap::default();
+        for (i, (u, k, l)) in [("u1", "k1", false), ("u1", "k1", true), ("u1", "k2", false)]
+            .into_iter()
+            .enumerate()
+        {
+            map.insert((u.to_string(), k.to_string(), l), i as u32);
+        }
+        assert_eq!(map.get(&KeyRef("u1", "k1", false)), Some(&0));
+        assert_eq!(map.get(&KeyRef("u1", "k1", true)), Some(&1));
+        assert_eq!(map.get(&KeyRef("u1", "k2", false)), Some(&2));
+        assert_eq!(map.get(&KeyRef("u1k", "1", false)), None);
+        assert_eq!(map.get(&KeyRef("u2", "k1", false)), None);
+    }
 }
