@@ -520,7 +520,7 @@ async fn attempt(
             };
             let req = adapter::request(state, ch, &test, &mut None)
                 .map_err(|e| Failure::transport(e.message))?;
-            let resp = state.upstream.relay(&req).await?;
+            let resp = state.upstream.relay(req).await?;
             let status = resp.status().as_u16();
             // Read the answer so the connection goes back to the pool.
             let _ = crate::upstream::read_all(resp.into_body()).await;

@@ -261,7 +261,7 @@ async fn dispatch(
         }
         attempts += 1;
         let req = adapter::request(state, &ch, &call.attempt(), &mut default_body)?;
-        match state.upstream.relay(&req).await {
+        match state.upstream.relay(req).await {
             Ok(resp) => {
                 state.health.record(&ch.id, Outcome::Ok);
                 return Ok((ch, resp));

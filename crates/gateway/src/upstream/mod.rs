@@ -174,11 +174,16 @@ impl Upstream {
     }
 
     /// Send one relayed request under the first-byte timeout. `Ok` means a 2xx; its body is
-    /// still unread.
-    pub async fn relay(&self, out: &Outbound) -> Result<Reply, Failure> {
-        let sent = match (&self.direct, &out.body) {
-            (Some(direct), Outgoing::Json(body)) => self.send_direct(direct, out, body).await,
-            _ => self.send_reqwest(out).await,
+    /// still unread. The request is taken: its headers become the sent request's.
+    pub async fn relay(&self, out: Outbound) -> Result<Reply, Failure> {
+        let sent = match (&self.direct, out.body) {
+            (Some(direct), Outgoing::Json(body)) => {
+                self.send_direct(direct, &out.url, out.headers, body).await
+            }
+            (_, body) => {
+                let out = Outbound { body, ..out };
+                self.send_reqwest(out).await
+            }
         };
         let reply = sent?;
         if reply.status().is_success() {
@@ -192,23 +197,23 @@ impl Upstream {
     async fn send_direct(
         &self,
         direct: &Direct,
-        out: &Outbound,
-        body: &Bytes,
+        url: &str,
+        mut headers: HeaderMap,
+        body: Bytes,
     ) -> Result<Reply, Failure> {
-        let mut req = Request::new(Full::new(body.clone()));
-        *req.method_mut() = Method::POST;
-        let h = req.headers_mut();
-        h.reserve(out.headers.len() + 4);
-        h.insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
-        h.insert(
+        // The channel's headers (credentials first) with ours added: one map, not a second
+        // one built and filled from the first.
+        headers.reserve(3);
+        headers.insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
+        headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
-        h.insert(header::ACCEPT, HeaderValue::from_static("*/*"));
-        for (k, v) in &out.headers {
-            h.append(k, v.clone());
-        }
-        let sent = direct.send(&out.url, req);
+        headers.insert(header::ACCEPT, HeaderValue::from_static("*/*"));
+        let mut req = Request::new(Full::new(body));
+        *req.method_mut() = Method::POST;
+        *req.headers_mut() = headers;
+        let sent = direct.send(url, req);
         let resp = match tokio::time::timeout(self.timeouts.first_byte, sent).await {
             Err(_) => return Err(self.first_byte_timeout()),
             Ok(Err(e)) => return Err(Failure::transport(describe_direct(&e))),
@@ -218,13 +223,11 @@ impl Upstream {
         Ok(resp.map(|b| IdleTimeout::new(b, idle).boxed_unsync()))
     }
 
-    async fn send_reqwest(&self, out: &Outbound) -> Result<Reply, Failure> {
-        let mut req = self.client.post(&out.url).headers(out.headers.clone());
-        req = match &out.body {
-            Outgoing::Json(b) => req
-                .header("content-type", "application/json")
-                .body(b.clone()),
-            Outgoing::Form(parts) => req.multipart(build_form(parts)),
+    async fn send_reqwest(&self, out: Outbound) -> Result<Reply, Failure> {
+        let mut req = self.client.post(&out.url).headers(out.headers);
+        req = match out.body {
+            Outgoing::Json(b) => req.header("content-type", "application/json").body(b),
+            Outgoing::Form(parts) => req.multipart(build_form(&parts)),
         };
         Ok(reply_of(self.send(req).await?))
     }
@@ -528,7 +531,7 @@ mod tests {
         for proxied in [false, true] {
             let up = Upstream::new(timeouts(5_000), proxied);
             assert_eq!(up.direct.is_some(), !proxied);
-            let reply = up.relay(&chat(addr, "gpt-4o-mini", false)).await.unwrap();
+            let reply = up.relay(chat(addr, "gpt-4o-mini", false)).await.unwrap();
             assert_eq!(reply.status(), 200);
             let body: Value =
                 serde_json::from_slice(&read_all(reply.into_body()).await.unwrap()).unwrap();
@@ -555,7 +558,7 @@ mod tests {
                 .unwrap()
                 .starts_with("switchyard/"));
             let refused = up
-                .relay(&chat(addr, "gpt-4o-mini@status=429", false))
+                .relay(chat(addr, "gpt-4o-mini@status=429", false))
                 .await
                 .unwrap_err();
             assert_eq!(refused.status, Some(StatusCode::TOO_MANY_REQUESTS));
@@ -575,7 +578,7 @@ mod tests {
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await });
         let f = Upstream::new(timeouts(5_000), false)
-            .relay(&chat(addr, "gpt-4o-mini", false))
+            .relay(chat(addr, "gpt-4o-mini", false))
             .await
             .unwrap_err();
         assert!(f.retryable && !f.invalid_key);
@@ -616,13 +619,13 @@ mod tests {
         let (addr, _sim) = switchyard_sim::spawn("127.0.0.1:0").await.unwrap();
         let up = Upstream::new(timeouts(150), false);
         let slow = up
-            .relay(&chat(addr, "gpt-4o-mini@chunk_delay_ms=600,words=3", true))
+            .relay(chat(addr, "gpt-4o-mini@chunk_delay_ms=600,words=3", true))
             .await
             .unwrap();
         let err = read_all(slow.into_body()).await.unwrap_err();
         assert!(err.to_string().contains("sent nothing for"), "{err}");
         let brisk = up
-            .relay(&chat(addr, "gpt-4o-mini@chunk_delay_ms=20,words=12", true))
+            .relay(chat(addr, "gpt-4o-mini@chunk_delay_ms=20,words=12", true))
             .await
             .unwrap();
         let text = read_all(brisk.into_body()).await.unwrap();
@@ -637,7 +640,7 @@ mod tests {
         let up = Upstream::new(timeouts(5_000), false);
         let mut out = chat(addr, "gpt-4o-mini", false);
         out.url = out.url.replace("http://", "https://");
-        let f = up.relay(&out).await.unwrap_err();
+        let f = up.relay(out).await.unwrap_err();
         assert_eq!(f.status, None);
         assert!(f.retryable, "{}", f.message);
         assert!(f.message.starts_with("could not connect"), "{}", f.message);

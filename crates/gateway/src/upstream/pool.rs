@@ -405,7 +405,7 @@ mod tests {
     }
 
     async fn ask(up: &Upstream, url: &str) -> Bytes {
-        let reply = up.relay(&chat(url)).await.unwrap();
+        let reply = up.relay(chat(url)).await.unwrap();
         read_all(reply.into_body()).await.unwrap()
     }
 
@@ -440,7 +440,7 @@ mod tests {
     async fn chunks_that_came_together_are_read_together() {
         let (url, accepted, closed) = provider(Provider::StallAfterChunks).await;
         let up = upstream();
-        let mut body = up.relay(&chat(&url)).await.unwrap().into_body();
+        let mut body = up.relay(chat(&url)).await.unwrap().into_body();
         let first = body.frame().await.unwrap().unwrap().into_data().unwrap();
         let mut rest = Vec::new();
         let mut cx = Context::from_waker(Waker::noop());
@@ -457,7 +457,7 @@ mod tests {
             "the half-read connection was closed"
         );
         assert_eq!(up.direct.as_ref().unwrap().idle_count(), 0);
-        let _ = up.relay(&chat(&url)).await.unwrap();
+        let _ = up.relay(chat(&url)).await.unwrap();
         assert_eq!(accepted.load(Ordering::SeqCst), 2);
     }
 
