@@ -213,11 +213,18 @@ impl Upstream {
         let mut req = Request::new(Full::new(body));
         *req.method_mut() = Method::POST;
         *req.headers_mut() = headers;
-        let sent = direct.send(url, req);
-        let resp = match tokio::time::timeout(self.timeouts.first_byte, sent).await {
-            Err(_) => return Err(self.first_byte_timeout()),
-            Ok(Err(e)) => return Err(Failure::transport(describe_direct(&e))),
-            Ok(Ok(r)) => r,
+        // The exchange and its deadline polled where they lie: `tokio::time::timeout` moved
+        // the exchange's future (920 bytes) into its own, then with it, twice a request.
+        let mut sent = std::pin::pin!(direct.send(url, req));
+        let mut deadline = std::pin::pin!(tokio::time::sleep(self.timeouts.first_byte));
+        let first = std::future::poll_fn(|cx| match sent.as_mut().poll(cx) {
+            Poll::Ready(r) => Poll::Ready(Some(r)),
+            Poll::Pending => deadline.as_mut().poll(cx).map(|()| None),
+        });
+        let resp = match first.await {
+            None => return Err(self.first_byte_timeout()),
+            Some(Err(e)) => return Err(Failure::transport(describe_direct(&e))),
+            Some(Ok(r)) => r,
         };
         let idle = self.timeouts.idle;
         Ok(resp.map(|b| IdleTimeout::new(b, idle).boxed_unsync()))
