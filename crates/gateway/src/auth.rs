@@ -6,7 +6,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use axum::http::HeaderName;
 use switchyard_store::{hash_key, now_ms};
 
 use crate::catalog::{KeyEntry, UserEntry};
@@ -20,30 +22,32 @@ pub struct Principal {
 }
 
 /// The secret as presented, in any of the ways SDKs send it.
-pub fn presented_key(parts: &Parts) -> Option<String> {
-    let h = |name: &str| {
+pub fn presented_key(parts: &Parts) -> Option<&str> {
+    // Names as constants: a `&str` name is parsed into a `HeaderName` at every look-up.
+    const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
+    const X_GOOG_API_KEY: HeaderName = HeaderName::from_static("x-goog-api-key");
+    let h = |name: &HeaderName| {
         parts
             .headers
             .get(name)
             .and_then(|v| v.to_str().ok())
             .map(str::trim)
     };
-    if let Some(v) = h("authorization") {
+    if let Some(v) = h(&AUTHORIZATION) {
         let v = v
             .strip_prefix("Bearer ")
             .or_else(|| v.strip_prefix("bearer "))
             .unwrap_or(v);
-        return Some(v.trim().to_string());
+        return Some(v.trim());
     }
-    if let Some(v) = h("x-api-key").or_else(|| h("x-goog-api-key")) {
-        return Some(v.to_string());
+    if let Some(v) = h(&X_API_KEY).or_else(|| h(&X_GOOG_API_KEY)) {
+        return Some(v);
     }
     parts
         .uri
         .query()?
         .split('&')
         .find_map(|kv| kv.strip_prefix("key="))
-        .map(str::to_string)
 }
 
 /// How a key is shown in an error: enough to recognise, never the secret.
@@ -119,7 +123,7 @@ impl FromRequestParts<AppState> for Principal {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let ip = caller_ip(parts, state.settings.trust_forwarded_for);
-        authenticate(state, presented_key(parts).as_deref(), ip)
+        authenticate(state, presented_key(parts), ip)
     }
 }
 
@@ -149,7 +153,7 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let secret = presented_key(parts);
+        let secret = presented_key(parts).map(str::to_owned);
         if secret.is_none() {
             if let Some((user, _)) = crate::session::from_cookie(state, parts).await? {
                 return Ok(Caller { user, key_id: None });

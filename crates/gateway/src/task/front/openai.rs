@@ -198,7 +198,7 @@ async fn content(
         let mut req = axum::http::Request::new(());
         *req.headers_mut() = headers;
         let (parts, _) = req.into_parts();
-        let p = authenticate(&state, presented_key(&parts).as_deref(), None)?;
+        let p = authenticate(&state, presented_key(&parts), None)?;
         visible_task(&state, &p.user, &id).await?
     };
     if task.state != "succeeded" {
