@@ -164,12 +164,12 @@ pub fn price_for<'a>(cat: &'a Catalog, model: &str) -> Option<&'a Price> {
 /// size to every request's: the chat handler's future went from 5,936 to 4,840 bytes.
 pub async fn run(state: &AppState, call: Call) -> Result<axum::response::Response, ApiError> {
     let cat = state.catalog.get_full();
-    let group = call.principal.user.group.clone();
+    let group = &call.principal.user.group;
     // A model served only to other groups does not exist for this caller.
     if !cat
         .channels
         .iter()
-        .any(|c| c.in_group(&group) && c.serves(&call.model))
+        .any(|c| c.in_group(group) && c.serves(&call.model))
     {
         return Err(ApiError::model_not_found(&call.model));
     }
@@ -208,7 +208,7 @@ pub async fn run(state: &AppState, call: Call) -> Result<axum::response::Respons
         Err(why) => return Err(refusal(why, worst)),
     };
     let settlement = Settlement::new(state.clone(), hold, price, &call);
-    match dispatch(state, &cat, &group, &call).await {
+    match dispatch(state, &cat, group, &call).await {
         Ok((channel, resp)) => settle::respond(settlement, channel, resp, call).await,
         Err(e) => {
             Box::pin(settlement.fail(&e)).await;
