@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 
-use foldhash::HashMap;
+use hashbrown::HashMap;
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
@@ -82,7 +82,8 @@ impl Health {
     pub fn record(&self, channel: &str, outcome: Outcome) {
         let cfg = self.settings;
         let mut all = self.channels.lock();
-        let s = all.entry(channel.to_string()).or_default();
+        // `entry_ref`: the channel's id is copied only the first time it is seen, not per request.
+        let s = all.entry_ref(channel).or_default();
         let ok = outcome == Outcome::Ok;
         if s.benched_until.is_some() && (s.probing || ok) {
             // The probe's answer: back to service with a clean slate, or benched again.
@@ -98,7 +99,8 @@ impl Health {
         while s.recent.len() > cfg.window.max(1) {
             s.recent.pop_front();
         }
-        if s.recent.iter().filter(|f| **f).count() >= cfg.failures.max(1) {
+        // Only a failure can make the count reach the bar.
+        if !ok && s.recent.iter().filter(|f| **f).count() >= cfg.failures.max(1) {
             tracing::warn!(channel, "channel benched after repeated failures");
             s.benched_until = Some(Instant::now() + Duration::from_secs(cfg.cooldown_secs));
             s.recent.clear();
