@@ -5,7 +5,8 @@ use axum::extract::multipart::{Multipart, MultipartError};
 use axum::extract::rejection::BytesRejection;
 use axum::http::StatusCode;
 use bytes::Bytes;
-use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
 use serde_json::Value;
 use std::fmt;
 
@@ -51,52 +52,46 @@ pub fn json_object(bytes: &[u8]) -> Result<Value, ApiError> {
 }
 
 /// What the relay reads of a chat or completions body: the members it prices and routes by,
-/// as the caller sent them, and the JSON type of the ones it only checks. Everything else
-/// (`messages`' contents, `tools`, …, usually nearly all of the body) is parsed past
-/// without being built, and so are the member names: a body the relay passes on unchanged
-/// never needs its `Value`. A member named twice counts as its last, as in a `Value`.
-#[derive(Debug, Default, PartialEq)]
+/// as the caller sent them (`null` kept: present, unlike absent), and the JSON type of the
+/// ones it only checks. Everything else (`messages`' contents, `tools`, …, usually nearly
+/// all of the body) is parsed past without being built, and so are the member names: a
+/// body the relay passes on unchanged never needs its `Value`.
+#[derive(Debug, Default, PartialEq, Deserialize)]
 pub struct Head {
+    #[serde(default, deserialize_with = "present")]
     pub model: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
     pub stream: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
     pub n: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
     pub max_tokens: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
     pub max_completion_tokens: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
     pub stream_options: Option<Value>,
     /// Kept as the empty value of their JSON type: only their presence and type are checked.
+    #[serde(default, deserialize_with = "skeleton")]
     pub messages: Option<Value>,
+    #[serde(default, deserialize_with = "skeleton")]
     pub prompt: Option<Value>,
 }
 
-impl Head {
-    /// The head of a body already parsed whole.
-    pub fn of(body: &Value) -> Head {
-        let member = |name| body.get(name).cloned();
-        let kind = |name| body.get(name).map(empty_like);
-        Head {
-            model: member("model"),
-            stream: member("stream"),
-            n: member("n"),
-            max_tokens: member("max_tokens"),
-            max_completion_tokens: member("max_completion_tokens"),
-            stream_options: member("stream_options"),
-            messages: kind("messages"),
-            prompt: kind("prompt"),
-        }
-    }
+/// A member that is there, `null` included.
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
+}
 
-    /// A member by name, as `Value::get` finds it in the whole body (for the members above).
-    pub fn get(&self, name: &str) -> Option<&Value> {
-        match name {
-            "model" => self.model.as_ref(),
-            "stream" => self.stream.as_ref(),
-            "n" => self.n.as_ref(),
-            "max_tokens" => self.max_tokens.as_ref(),
-            "max_completion_tokens" => self.max_completion_tokens.as_ref(),
-            "stream_options" => self.stream_options.as_ref(),
+fn skeleton<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Skeleton::deserialize(d).map(|s| Some(s.0))
+}
+
+impl Head {
+    /// `needs`, the member a chat (`messages`) or a completion (`prompt`) cannot go without.
+    pub fn needed(&self, needs: &str) -> Option<&Value> {
+        match needs {
             "messages" => self.messages.as_ref(),
-            "prompt" => self.prompt.as_ref(),
-            _ => None,
+            _ => self.prompt.as_ref(),
         }
     }
 }
@@ -106,107 +101,17 @@ impl Head {
 /// instructions, and the head as a small `Value` (every member name a `String`, a map)
 /// another 4%.
 pub fn json_head(bytes: &[u8]) -> Result<Head, ApiError> {
+    // Only an object: a struct's derive would read an array too, member by position.
     if bytes.trim_ascii_start().first() == Some(&b'{') {
-        let mut de = serde_json::Deserializer::from_slice(bytes);
-        if let Ok(head) = de
-            .deserialize_map(HeadVisitor)
-            .and_then(|h| de.end().map(|()| h))
-        {
+        if let Ok(head) = serde_json::from_slice::<Head>(bytes) {
             return Ok(head);
         }
     }
-    // Not an object, or not JSON: the full parse words the error as the caller would
-    // otherwise get it.
-    json_object(bytes).map(|whole| Head::of(&whole))
-}
-
-/// A member name of the head, matched where it lies in the body, never copied.
-enum Member {
-    Model,
-    Stream,
-    N,
-    MaxTokens,
-    MaxCompletionTokens,
-    StreamOptions,
-    Messages,
-    Prompt,
-    Other,
-}
-
-impl<'de> Deserialize<'de> for Member {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_str(MemberVisitor)
-    }
-}
-
-struct MemberVisitor;
-
-impl Visitor<'_> for MemberVisitor {
-    type Value = Member;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a member name")
-    }
-    fn visit_str<E>(self, name: &str) -> Result<Member, E> {
-        Ok(match name {
-            "model" => Member::Model,
-            "stream" => Member::Stream,
-            "n" => Member::N,
-            "max_tokens" => Member::MaxTokens,
-            "max_completion_tokens" => Member::MaxCompletionTokens,
-            "stream_options" => Member::StreamOptions,
-            "messages" => Member::Messages,
-            "prompt" => Member::Prompt,
-            _ => Member::Other,
-        })
-    }
-}
-
-struct HeadVisitor;
-
-impl<'de> Visitor<'de> for HeadVisitor {
-    type Value = Head;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Head, A::Error> {
-        let mut head = Head::default();
-        while let Some(member) = map.next_key::<Member>()? {
-            let slot = match member {
-                Member::Model => &mut head.model,
-                Member::Stream => &mut head.stream,
-                Member::N => &mut head.n,
-                Member::MaxTokens => &mut head.max_tokens,
-                Member::MaxCompletionTokens => &mut head.max_completion_tokens,
-                Member::StreamOptions => &mut head.stream_options,
-                Member::Messages => {
-                    head.messages = Some(map.next_value::<Skeleton>()?.0);
-                    continue;
-                }
-                Member::Prompt => {
-                    head.prompt = Some(map.next_value::<Skeleton>()?.0);
-                    continue;
-                }
-                Member::Other => {
-                    map.next_value::<IgnoredAny>()?;
-                    continue;
-                }
-            };
-            *slot = Some(map.next_value::<Value>()?);
-        }
-        Ok(head)
-    }
-}
-
-/// The empty value of `v`'s JSON type, as `Skeleton` keeps it.
-fn empty_like(v: &Value) -> Value {
-    match v {
-        Value::Null => Value::Null,
-        Value::Bool(b) => Value::Bool(*b),
-        Value::Number(_) => Value::from(0),
-        Value::String(_) => Value::String(String::new()),
-        Value::Array(_) => Value::Array(Vec::new()),
-        Value::Object(_) => Value::Object(serde_json::Map::new()),
-    }
+    // Not an object, not JSON, or a member named twice (which the derive refuses, and a
+    // `Value` keeps the last of): the full parse decides, and words any error as the
+    // caller would otherwise get it.
+    let whole = json_object(bytes)?;
+    Head::deserialize(&whole).map_err(|e| ApiError::invalid_json(e.to_string()))
 }
 
 /// Any JSON value, parsed past and kept as the empty value of its type.
@@ -344,17 +249,40 @@ mod tests {
             r#"{"model": "m",}"#,
             r#"{"model": "m" "n": 1}"#,
         ];
+        // The head as the whole parse has it, read by hand.
+        let of = |whole: &Value| {
+            let member = |name| whole.get(name).cloned();
+            let kind = |name| {
+                whole.get(name).map(|v| match v {
+                    Value::Number(_) => Value::from(0),
+                    Value::String(_) => Value::String(String::new()),
+                    Value::Array(_) => Value::Array(Vec::new()),
+                    Value::Object(_) => Value::Object(serde_json::Map::new()),
+                    scalar => scalar.clone(),
+                })
+            };
+            Head {
+                model: member("model"),
+                stream: member("stream"),
+                n: member("n"),
+                max_tokens: member("max_tokens"),
+                max_completion_tokens: member("max_completion_tokens"),
+                stream_options: member("stream_options"),
+                messages: kind("messages"),
+                prompt: kind("prompt"),
+            }
+        };
         for b in bodies {
             match (json_head(b.as_bytes()), json_object(b.as_bytes())) {
-                (Ok(head), Ok(whole)) => assert_eq!(head, Head::of(&whole), "{b}"),
+                (Ok(head), Ok(whole)) => assert_eq!(head, of(&whole), "{b}"),
                 (Err(h), Err(w)) => assert_eq!(h.message, w.message, "{b}"),
                 (h, w) => panic!("{b}: head {:?}, whole {:?}", h.is_ok(), w.is_ok()),
             }
         }
         let head = json_head(bodies[0].as_bytes()).unwrap();
-        assert_eq!(head.get("model"), Some(&Value::from("m")));
-        assert_eq!(head.get("messages"), Some(&Value::Array(Vec::new())));
-        assert_eq!(head.get("max_completion_tokens"), Some(&Value::Null));
-        assert_eq!(head.get("temperature"), None);
+        assert_eq!(head.model, Some(Value::from("m")));
+        assert_eq!(head.needed("messages"), Some(&Value::Array(Vec::new())));
+        assert_eq!(head.needed("prompt"), None);
+        assert_eq!(head.max_completion_tokens, Some(Value::Null));
     }
 }

@@ -108,11 +108,11 @@ fn incoming(state: AppState, principal: Principal, rid: RequestId) -> Incoming {
 
 /// The most output a request can ask for: `n` × its token cap (or the gateway's default).
 fn output_cap(state: &AppState, head: &Head) -> Result<i64, ApiError> {
-    let int = |name| optional_int_member(head.get(name), name);
-    let n = int("n")?.unwrap_or(1).max(1);
-    let max = match int("max_completion_tokens")? {
+    let int = |v: &Option<Value>, name| optional_int_member(v.as_ref(), name);
+    let n = int(&head.n, "n")?.unwrap_or(1).max(1);
+    let max = match int(&head.max_completion_tokens, "max_completion_tokens")? {
         Some(m) => Some(m),
-        None => int("max_tokens")?,
+        None => int(&head.max_tokens, "max_tokens")?,
     };
     Ok(n.saturating_mul(max.unwrap_or(state.settings.default_max_output_tokens)))
 }
@@ -175,7 +175,7 @@ fn text_call(
     needs: &str,
 ) -> Result<(AppState, Call), ApiError> {
     let model = required_member(head.model.as_ref(), "model")?.to_owned();
-    if head.get(needs).is_none() {
+    if head.needed(needs).is_none() {
         return Err(
             ApiError::bad_request(format!("you must provide a {needs} parameter"))
                 .with_param(needs),
