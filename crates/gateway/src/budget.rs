@@ -22,13 +22,20 @@ type BudgetKey = (String, String, bool);
 
 /// A `BudgetKey` as a request has it, borrowed: it hashes as the owned key does (field by
 /// field, a `&str` as a `String`), so the map finds a budget without allocating the two
-/// strings of a key first.
+/// strings of a key first (as the channels' health finds a channel by its borrowed id).
 #[derive(Hash)]
 struct KeyRef<'a>(&'a str, &'a str, bool);
 
 impl Equivalent<BudgetKey> for KeyRef<'_> {
     fn equivalent(&self, key: &BudgetKey) -> bool {
         self.0 == key.0 && self.1 == key.1 && self.2 == key.2
+    }
+}
+
+/// The owned key, made only when a budget is new (`entry_ref`).
+impl From<&KeyRef<'_>> for BudgetKey {
+    fn from(k: &KeyRef<'_>) -> BudgetKey {
+        (k.0.to_string(), k.1.to_string(), k.2)
     }
 }
 
@@ -91,10 +98,7 @@ impl Budgets {
 
     fn budget(&self, user_id: &str, key_id: &str, key_limited: bool) -> Arc<Budget> {
         let mut map = self.map.lock().unwrap();
-        if let Some(b) = map.get(&KeyRef(user_id, key_id, key_limited)) {
-            return b.clone();
-        }
-        map.entry((user_id.to_string(), key_id.to_string(), key_limited))
+        map.entry_ref(&KeyRef(user_id, key_id, key_limited))
             .or_insert_with(|| {
                 Arc::new(Budget {
                     user_id: user_id.into(),
@@ -389,5 +393,11 @@ mod tests {
         assert_eq!(map.get(&KeyRef("u1", "k2", false)), Some(&2));
         assert_eq!(map.get(&KeyRef("u1k", "1", false)), None);
         assert_eq!(map.get(&KeyRef("u2", "k1", false)), None);
+        // A new key is made owned, field for field, only when it is inserted.
+        *map.entry_ref(&KeyRef("u1", "k1", true)).or_insert(7) += 10;
+        map.entry_ref(&KeyRef("u3", "k3", true)).or_insert(9);
+        assert_eq!(map.get(&("u1".into(), "k1".into(), true)), Some(&11));
+        assert_eq!(map.get(&("u3".into(), "k3".into(), true)), Some(&9));
+        assert_eq!(map.len(), 4);
     }
 }
