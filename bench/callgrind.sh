@@ -18,53 +18,19 @@ N=${2:-2000}
 MODE=${3:-}
 command -v valgrind >/dev/null || { echo "valgrind is needed (apt-get install valgrind)" >&2; exit 1; }
 DIR=$(mktemp -d /tmp/switchyard-callgrind.XXXX)
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-SIM_PORT=$(port); GW_PORT=$(port)
+HERE=$(dirname "${BASH_SOURCE[0]}")
+# shellcheck source=bench/gateway.sh
+. "$HERE/gateway.sh"
 KEY="sk-callgrind0000000000000000000000000000000000000000000"
-"$BIN" sim --listen "127.0.0.1:$SIM_PORT" >/dev/null 2>&1 & SIM=$!
-trap 'kill $SIM ${GW:-} 2>/dev/null || true' EXIT
-cat > "$DIR/gw.toml" <<TOML
-[[channels]]
-name = "sim"
-base_url = "http://127.0.0.1:$SIM_PORT"
-keys = ["sk-sim"]
-models = ["gpt-4o-mini"]
-
-[[prices]]
-model = "gpt-4o-mini"
-input_per_mtok = 0.15
-output_per_mtok = 0.60
-TOML
-SWITCHYARD_ROOT_KEY=$KEY SWITCHYARD_LOG=warn valgrind --tool=callgrind \
-  --separate-threads=yes --callgrind-out-file="$DIR/callgrind.out.%p" "$BIN" serve --listen "127.0.0.1:$GW_PORT" \
-  --data-dir "$DIR" --config "$DIR/gw.toml" >"$DIR/gateway.log" 2>&1 & GW=$!
-for _ in $(seq 1 600); do curl -sf "http://127.0.0.1:$GW_PORT/healthz" >/dev/null && break; sleep 0.2; done
-python3 - "$GW_PORT" "$KEY" "$N" "$MODE" "$GW" <<'PY'
-import http.client, json, subprocess, sys, threading, time
-port, key, n, mode, pid = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
-auth = {"authorization": "Bearer " + key, "content-type": "application/json"}
-def call(c, method, path, body):
-    c.request(method, path, json.dumps(body).encode() if body is not None else None, auth)
-    r = c.getresponse(); data = r.read()
-    if r.status != 200: raise SystemExit(f"{method} {path}: {r.status} {data[:300]!r}")
-    return data
-c = http.client.HTTPConnection("127.0.0.1", port)
-me = json.loads(call(c, "GET", "/api/me", None))
-uid = me.get("user", me)["id"]
-call(c, "POST", f"/api/users/{uid}/balance", {"amount_nano": 10**15, "reason": "callgrind"})
-chat = {"model": "gpt-4o-mini", "max_tokens": 64, "stream": mode == "stream",
-        "messages": [{"role": "user", "content": "Say something short about relays."}]}
-def load(count):
-    def worker(k):
-        w = http.client.HTTPConnection("127.0.0.1", port)
-        for _ in range(k): call(w, "POST", "/v1/chat/completions", chat)
-    ts = [threading.Thread(target=worker, args=(count // 4,)) for _ in range(4)]
-    [t.start() for t in ts]; [t.join() for t in ts]
-load(200); time.sleep(0.5)
-subprocess.run(["callgrind_control", "-z", pid], check=True, capture_output=True)
-load(n); time.sleep(0.3)
-subprocess.run(["callgrind_control", "-d", pid], check=True, capture_output=True)
-PY
+trap 'kill ${SIM:-} ${GW:-} 2>/dev/null || true' EXIT
+start_gateway "$BIN" "$DIR" "$KEY" valgrind --tool=callgrind --separate-threads=yes \
+  --callgrind-out-file="$DIR/callgrind.out.%p"
+python3 "$HERE/chat_load.py" "$GW_PORT" "$KEY" 200 ${MODE:+"$MODE"} --fund
+sleep 0.5
+callgrind_control -z "$GW" >/dev/null
+python3 "$HERE/chat_load.py" "$GW_PORT" "$KEY" "$N" ${MODE:+"$MODE"}
+sleep 0.3
+callgrind_control -d "$GW" >/dev/null
 sleep 0.5
 kill "$GW"; wait "$GW" 2>/dev/null || true; GW=
 # One file per thread: the usage-log writer's count moves by a few per cent from run to run
