@@ -613,6 +613,77 @@ async fn errors_come_in_openai_shape_with_the_right_status() {
     }
 }
 
+/// CORS headers go to callers that send `Origin` (browsers), on answers and errors alike;
+/// an SDK sends none and gets the request id and `Vary: origin` only. (A real browser
+/// calling cross-origin is `tests/e2e/cors.test.mjs`.)
+#[tokio::test]
+async fn cors_headers_answer_browsers() {
+    let gw = TestGateway::start(backends()[0]).await;
+    let (_, key) = gw.user_with_key(USD, NewKey::default()).await;
+    let chat = json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]});
+    let origin = "http://127.0.0.1:9";
+    let cases = [
+        (gw.post("/v1/chat/completions", &key).json(&chat), None, 200),
+        (
+            gw.post("/v1/chat/completions", &key).json(&chat),
+            Some(origin),
+            200,
+        ),
+        (gw.get("/v1/models", "sk-not-a-key"), None, 401),
+        (gw.get("/v1/models", "sk-not-a-key"), Some(origin), 401),
+        (gw.get("/v1/models", &key), Some(origin), 200),
+    ];
+    for (req, from, status) in cases {
+        let req = match from {
+            Some(o) => req.header("origin", o),
+            None => req,
+        };
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status().as_u16(), status);
+        let h = r.headers();
+        let id = h["x-request-id"].to_str().unwrap();
+        assert!(id.starts_with("req_"), "{id}");
+        assert!(h.get_all("vary").iter().any(|v| v
+            .to_str()
+            .unwrap()
+            .to_ascii_lowercase()
+            .contains("origin")));
+        let cors = (
+            h.get("access-control-allow-origin"),
+            h.get("access-control-expose-headers"),
+        );
+        match from {
+            Some(_) => assert_eq!(
+                cors,
+                (Some(&"*".parse().unwrap()), Some(&"*".parse().unwrap())),
+                "{h:?}"
+            ),
+            None => assert_eq!(cors, (None, None), "{h:?}"),
+        }
+    }
+    // A preflight is answered whoever asks.
+    let r = gw
+        .http
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/v1/chat/completions", gw.url),
+        )
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    for name in [
+        "access-control-allow-origin",
+        "access-control-allow-methods",
+        "access-control-allow-headers",
+    ] {
+        assert_eq!(r.headers()[name], "*", "{name}");
+    }
+    gw.shutdown().await;
+}
+
 #[tokio::test]
 async fn quota_expiry_and_ip_limits_on_keys() {
     for b in backends() {
