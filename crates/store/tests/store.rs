@@ -376,6 +376,23 @@ async fn grouped(s: &Store, f: &LogFilter, by: UsageGroup) -> Vec<(String, [i64;
     got
 }
 
+/// The logs page's total and the usage summary, as [requests, tokens in, tokens out, cost].
+async fn totals(s: &Store, f: &LogFilter) -> [i64; 4] {
+    let page = s.logs(f).await.unwrap();
+    let sum = s.usage_summary(f).await.unwrap();
+    assert_eq!(page.total, sum.requests);
+    [sum.requests, sum.tokens_in, sum.tokens_out, sum.cost]
+}
+
+/// The same, computed here from the rows themselves.
+fn totals_of(rows: &[UsageLog], f: &LogFilter) -> [i64; 4] {
+    expected(rows, f, UsageGroup::User)
+        .iter()
+        .fold([0; 4], |t, (_, v)| {
+            [t[0] + v[0], t[1] + v[2], t[2] + v[3], t[3] + v[4]]
+        })
+}
+
 #[tokio::test]
 async fn grouped_usage_from_the_hourly_rollup_matches_the_log() {
     const HOUR: i64 = 3_600_000;
@@ -434,6 +451,7 @@ async fn grouped_usage_from_the_hourly_rollup_matches_the_log() {
                         let got = grouped(&s, &f, by).await;
                         assert_eq!(got, expected(&rows, &f, by), "{f:?} by {by:?}");
                     }
+                    assert_eq!(totals(&s, &f).await, totals_of(&rows, &f), "{f:?}");
                 }
             }
         }
@@ -463,6 +481,7 @@ async fn grouped_usage_from_the_hourly_rollup_matches_the_log() {
             let got = grouped(&s, &f, by).await;
             assert_eq!(got, expected(&all, &f, by), "until now, by {by:?}");
         }
+        assert_eq!(totals(&s, &f).await, totals_of(&all, &f), "until now");
 
         // Largest spend first, cut at `top`.
         let top = s
