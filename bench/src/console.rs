@@ -146,6 +146,9 @@ pub async fn seed(db_url: &str, base: &str, key: &str, rows: usize) -> anyhow::R
         .await
         .context("opening the gateway's database")?;
     let now = switchyard_store::now_ms();
+    // Ids unique to this run: `--postgres` names a database that outlives the run, and a
+    // second run's seed must not collide with the first's.
+    let run = switchyard_store::new_id("seed");
     let models = ["gpt-4o-mini", "bench-20ms", "bench-slow-stream"];
     let batch = 5_000;
     for start in (0..rows).step_by(batch) {
@@ -153,7 +156,7 @@ pub async fn seed(db_url: &str, base: &str, key: &str, rows: usize) -> anyhow::R
             .map(|i| {
                 let error = i % 37 == 0;
                 UsageLog {
-                    id: format!("req_seed{i:08}"),
+                    id: format!("req_{run}_{i:08}"),
                     ts: now - (i as i64 * 30 * DAY_MS) / rows as i64,
                     user_id: user_id.clone(),
                     key_id: key_id.clone(),
