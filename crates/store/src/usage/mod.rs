@@ -178,7 +178,17 @@ enum Table {
     Hourly,
 }
 
-/// One place a grouped query reads: a table over `[since, until)`, added (+1) or subtracted
+impl Table {
+    /// Its name, its time column, and the sums of a group of its rows.
+    fn parts(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Table::Log => ("usage_logs", "ts", LOG_SUMS),
+            Table::Hourly => ("usage_hourly", "hour", HOURLY_SUMS),
+        }
+    }
+}
+
+/// One place a grouped query or a total reads: a table over `[since, until)`, added (+1) or subtracted
 /// (-1).
 type Source = (Table, Option<i64>, Option<i64>, i64);
 
@@ -393,10 +403,7 @@ impl Store {
     async fn sums(&self, f: &LogFilter) -> crate::Result<Sums> {
         let mut total = Sums::default();
         for (table, since, until, sign) in sources(f, true) {
-            let (time_col, from, sums) = match table {
-                Table::Log => ("ts", "usage_logs", LOG_SUMS),
-                Table::Hourly => ("hour", "usage_hourly", HOURLY_SUMS),
-            };
+            let (from, time_col, sums) = table.parts();
             let (wh, args) = where_in(f, time_col, since, until);
             let sql = format!("SELECT {sums} FROM {from}{wh}");
             let part = bind_all(sqlx::query_as::<_, Sums>(&sql), &args)
@@ -423,9 +430,10 @@ impl Store {
             _ => true,
         };
         for (table, since, until, sign) in sources(f, whole_hours) {
-            let (time_col, channel) = match table {
-                Table::Log => ("ts", "COALESCE(channel_id, '')"),
-                Table::Hourly => ("hour", "channel_id"),
+            let (from, time_col, sums) = table.parts();
+            let channel = match table {
+                Table::Log => "COALESCE(channel_id, '')",
+                Table::Hourly => "channel_id",
             };
             let key = match by {
                 UsageGroup::Time(ms) => {
@@ -440,10 +448,6 @@ impl Store {
                 UsageGroup::Key => "key_id".into(),
             };
             let (wh, args) = where_in(f, time_col, since, until);
-            let (from, sums) = match table {
-                Table::Log => ("usage_logs", LOG_SUMS),
-                Table::Hourly => ("usage_hourly", HOURLY_SUMS),
-            };
             let sql = format!("SELECT {key} AS key, {sums} FROM {from}{wh} GROUP BY {key}");
             let rows = bind_all(sqlx::query_as::<_, GroupRow>(&sql), &args)
                 .fetch_all(&self.pool)
